@@ -1,0 +1,68 @@
+// swift-tools-version:6.0
+// Lodestone in Swift: the replication pipeline of lodestone-base-4096-v1 as one package.
+// Library targets follow the data flow (Storage → Data → Text/Tensor → Model → Training → Report);
+// the numbered executables are the notebooks, one documented cell per core call.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+let fast: [SwiftSetting] = swiftSettings + [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Lodestone",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "LodestoneCore", targets: ["LodestoneCore"]),
+        .executable(name: "01-dataloading", targets: ["01-dataloading"]),
+        .executable(name: "02-data-records", targets: ["02-data-records"]),
+        .executable(name: "03-mosaic-model", targets: ["03-mosaic-model"]),
+        .executable(name: "04-training", targets: ["04-training"]),
+        .executable(name: "05-embed", targets: ["05-embed"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C libraries from apt, each a module map plus a shim header.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // The core library, along the data flow.
+        .target(name: "LodestoneStorage", dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")],
+                swiftSettings: swiftSettings),
+        .target(name: "LodestoneData", dependencies: ["LodestoneStorage", "CZlib"], swiftSettings: fast),
+        .target(name: "LodestoneText", swiftSettings: fast),
+        .target(name: "LodestoneTensor", dependencies: ["COpenBLAS"], swiftSettings: fast),
+        .target(name: "LodestoneModel", dependencies: ["LodestoneTensor", "LodestoneText", "CZlib"], swiftSettings: fast),
+        .target(name: "LodestoneReport", swiftSettings: swiftSettings),
+        .target(name: "LodestoneTraining",
+                dependencies: ["LodestoneModel", "LodestoneData", "LodestoneStorage", "LodestoneReport"],
+                swiftSettings: fast),
+        .target(name: "LodestoneCore",
+                dependencies: ["LodestoneStorage", "LodestoneData", "LodestoneText", "LodestoneTensor",
+                               "LodestoneModel", "LodestoneTraining", "LodestoneReport",
+                               .product(name: "Logging", package: "swift-log")],
+                swiftSettings: swiftSettings),
+
+        // The notebooks, in order.
+        .executableTarget(name: "01-dataloading", dependencies: cli, swiftSettings: swiftSettings),
+        .executableTarget(name: "02-data-records", dependencies: cli, swiftSettings: swiftSettings),
+        .executableTarget(name: "03-mosaic-model", dependencies: cli, swiftSettings: swiftSettings),
+        .executableTarget(name: "04-training", dependencies: cli, swiftSettings: swiftSettings),
+        .executableTarget(name: "05-embed", dependencies: cli, swiftSettings: swiftSettings),
+
+        // Tests, one target per concern; ConformanceTests reads ../shared/fixtures (or $LODESTONE_FIXTURES).
+        .testTarget(name: "StorageTests", dependencies: ["LodestoneCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "DataTests", dependencies: ["LodestoneCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "ConformanceTests", dependencies: ["LodestoneCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "ModelTests", dependencies: ["LodestoneCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "TrainingTests", dependencies: ["LodestoneCore"], swiftSettings: swiftSettings),
+    ]
+)
+
+var cli: [Target.Dependency] {
+    ["LodestoneCore",
+     .product(name: "ArgumentParser", package: "swift-argument-parser"),
+     .product(name: "Logging", package: "swift-log")]
+}

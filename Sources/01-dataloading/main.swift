@@ -1,0 +1,2 @@
+import LodestoneCore
+print("01-dataloading: not built yet")

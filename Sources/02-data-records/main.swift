@@ -1,0 +1,2 @@
+import LodestoneCore
+print("02-data-records: not built yet")

@@ -1,0 +1,2 @@
+import LodestoneCore
+print("03-mosaic-model: not built yet")

@@ -1,0 +1,2 @@
+import LodestoneCore
+print("04-training: not built yet")

@@ -1,0 +1,2 @@
+import LodestoneCore
+print("05-embed: not built yet")

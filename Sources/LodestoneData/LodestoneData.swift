@@ -1,0 +1,1 @@
+// LodestoneData: see the module's files.

@@ -1,0 +1,1 @@
+// LodestoneModel: see the module's files.

@@ -1,0 +1,1 @@
+// LodestoneReport: see the module's files.

@@ -1,0 +1,1 @@
+// LodestoneTensor: see the module's files.

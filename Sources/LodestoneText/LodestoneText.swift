@@ -1,0 +1,1 @@
+// LodestoneText: see the module's files.

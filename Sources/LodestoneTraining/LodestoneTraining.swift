@@ -1,0 +1,1 @@
+// LodestoneTraining: see the module's files.
