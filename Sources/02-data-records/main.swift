@@ -83,6 +83,7 @@ struct DataRecordsCommand: ParsableCommand {
             + (outcome.malformedTotal > 0 ? "; \(outcome.malformedTotal) malformed lines not counted" : "")
             + (changed.map { "; \($0) keys differ from the previous file" } ?? ""))
         if !outcome.failures.isEmpty {
+            log.error("\(outcome.failures.count) object(s) failed:")
             outcome.failures.forEach { log.error("\($0)") }
             throw ExitCode(1)
         }
