@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
 need=()
-for p in libcurl4-openssl-dev libopenblas-dev zlib1g-dev pkg-config python3-pip; do
+for p in libcurl4-openssl-dev libopenblas-dev zlib1g-dev libisal-dev pkg-config python3-pip; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
