@@ -1,0 +1,104 @@
+// Multi-head self-attention over unpadded sequences, one cblas_sgemm per (sequence, head) for QKᵀ and PV.
+// qkv rows hold [Q | K | V], each [heads · headDim] (MosaicBERT's fused Wqkv layout, and BERT's
+// query/key/value weights stored back to back). Padding needs no mask: padded keys are never present.
+// ALiBi (MosaicBERT) adds -slope_h · |i - j| to the scores, computed on the fly for any length, which is
+// what upstream's alibi tensor holds after it is rebuilt for sequences longer than alibi_starting_size.
+import COpenBLAS
+import Foundation
+
+/// ALiBi slopes as upstream mosaic-bert: geometric for a power of two; otherwise the closest lower
+/// power of two's slopes followed by every other slope of the next power of two.
+public func alibiSlopes(heads: Int) -> [Float] {
+    func powerOfTwo(_ n: Int) -> [Double] {
+        let start = pow(2.0, -pow(2.0, -(log2(Double(n)) - 3)))
+        return (0..<n).map { start * pow(start, Double($0)) }
+    }
+    func slopes(_ n: Int) -> [Double] {
+        let l = log2(Double(n))
+        if l == l.rounded() { return powerOfTwo(n) }
+        let closest = 1 << Int(l.rounded(.down))
+        let a = powerOfTwo(closest)
+        let b = slopes(2 * closest).enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+        return a + b.prefix(n - closest)
+    }
+    return slopes(heads).map { Float($0) }
+}
+
+/// Shape of one attention call.
+public struct AttentionShape: Sendable {
+    public let heads: Int
+    public let headDim: Int
+    public var hidden: Int { heads * headDim }
+    public init(heads: Int, headDim: Int) { self.heads = heads; self.headDim = headDim }
+}
+
+/// out[T, hidden] = softmax(QKᵀ/√d + alibi) V per sequence and head. probs receives the attention
+/// matrices (per sequence: heads × L × L, sequences back to back), kept for the backward pass.
+public func attentionForward(_ out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
+                             qkv: UnsafePointer<Float>, batch: RaggedBatch, shape: AttentionShape,
+                             alibiSlopes slopes: [Float]?) {
+    let h3 = 3 * shape.hidden, d = shape.headDim, hidden = shape.hidden
+    let scale = 1 / Float(d).squareRoot()
+    var probOffset = 0
+    for s in 0..<batch.count {
+        let L = batch.lengths[s], t0 = batch.starts[s]
+        for h in 0..<shape.heads {
+            let q = qkv + t0 * h3 + h * d, k = q + hidden, v = q + 2 * hidden
+            let p = probs + probOffset
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(L), Int32(d),
+                        scale, q, Int32(h3), k, Int32(h3), 0, p, Int32(L))
+            let slope = slopes?[h] ?? 0
+            for i in 0..<L {
+                let row = p + i * L
+                if slopes != nil {
+                    for j in 0..<L { row[j] -= slope * Float(abs(i - j)) }
+                }
+                var mx = -Float.infinity
+                for j in 0..<L { mx = max(mx, row[j]) }
+                var sum: Float = 0
+                for j in 0..<L { let e = expf(row[j] - mx); row[j] = e; sum += e }
+                let inv = 1 / sum
+                for j in 0..<L { row[j] *= inv }
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(L), Int32(d), Int32(L),
+                        1, p, Int32(L), v, Int32(h3), 0, out + t0 * hidden + h * d, Int32(hidden))
+            probOffset += L * L
+        }
+    }
+}
+
+/// Backward of `attentionForward`: dqkv[T, 3·hidden] overwritten. scratch holds maxLength² floats.
+public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
+                              qkv: UnsafePointer<Float>, probs: UnsafePointer<Float>,
+                              scratch: UnsafeMutablePointer<Float>, batch: RaggedBatch, shape: AttentionShape) {
+    let h3 = 3 * shape.hidden, d = shape.headDim, hidden = shape.hidden
+    let scale = 1 / Float(d).squareRoot()
+    var probOffset = 0
+    for s in 0..<batch.count {
+        let L = batch.lengths[s], t0 = batch.starts[s]
+        for h in 0..<shape.heads {
+            let q = qkv + t0 * h3 + h * d, k = q + hidden, v = q + 2 * hidden
+            let dq = dqkv + t0 * h3 + h * d, dk = dq + hidden, dv = dq + 2 * hidden
+            let dO = dout + t0 * hidden + h * d
+            let p = probs + probOffset, dp = scratch
+            // dP = dO Vᵀ ; dV = Pᵀ dO
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(L), Int32(d),
+                        1, dO, Int32(hidden), v, Int32(h3), 0, dp, Int32(L))
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(L), Int32(d), Int32(L),
+                        1, p, Int32(L), dO, Int32(hidden), 0, dv, Int32(h3))
+            // softmax backward: dS = P ⊙ (dP − rowsum(P ⊙ dP))
+            for i in 0..<L {
+                let pr = p + i * L, dr = dp + i * L
+                var dot: Float = 0
+                for j in 0..<L { dot += pr[j] * dr[j] }
+                for j in 0..<L { dr[j] = pr[j] * (dr[j] - dot) }
+            }
+            // dQ = scale · dS K ; dK = scale · dSᵀ Q
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(L), Int32(d), Int32(L),
+                        scale, dp, Int32(L), k, Int32(h3), 0, dq, Int32(h3))
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(L), Int32(d), Int32(L),
+                        scale, dp, Int32(L), q, Int32(h3), 0, dk, Int32(h3))
+            probOffset += L * L
+        }
+    }
+}
