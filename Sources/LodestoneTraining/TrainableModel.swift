@@ -1,7 +1,7 @@
 import Foundation
 
 /// What one optimizer step reports.
-public struct StepResult: Sendable, Equatable {
+public struct StepReport: Sendable, Equatable {
     public var loss: Float
     /// Global L2 norm of the gradients before clipping.
     public var gradNorm: Float
@@ -27,7 +27,7 @@ public struct ModelTrainingState: Equatable, Sendable {
 public protocol TrainableModel: AnyObject {
     var parameterCount: Int { get }
     /// Forward, loss, backward, clip, AdamW at `learningRate`. Reports loss and the gradient norm before clipping.
-    func trainStep(columns: [[[Int32]]], learningRate: Float) throws -> StepResult
+    func trainStep(columns: [[[Int32]]], learningRate: Float) throws -> StepReport
     /// A fresh optimizer (moments zero, step 0): each of the original's `fit` calls built a new one.
     func resetOptimizer()
     func trainingState() -> ModelTrainingState

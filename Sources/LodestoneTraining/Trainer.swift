@@ -153,7 +153,7 @@ public final class Trainer {
             let started = Date()
             let (_, examples) = sampler.nextBatch()
             let lr = config.learningRate * warmupLinearFactor(step: progress.stepInEpoch, warmup: warmup, total: config.stepsPerEpoch)
-            var result: StepResult
+            var result: StepReport
             do {
                 if fault == .stall { Thread.sleep(forTimeInterval: config.stallTimeout + 0.05) }
                 result = try model.trainStep(columns: tokenizeColumns(examples), learningRate: Float(lr))

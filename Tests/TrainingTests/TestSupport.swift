@@ -55,7 +55,7 @@ final class ToyModel: TrainableModel {
         m = Array(repeating: 0, count: size); v = Array(repeating: 0, count: size)
     }
     var parameterCount: Int { p.count }
-    func trainStep(columns: [[[Int32]]], learningRate: Float) throws -> StepResult {
+    func trainStep(columns: [[[Int32]]], learningRate: Float) throws -> StepReport {
         var target = [Float](repeating: 0, count: p.count)
         for (c, column) in columns.enumerated() {
             for (r, ids) in column.enumerated() {
@@ -71,7 +71,7 @@ final class ToyModel: TrainableModel {
             v[i] = 0.999 * v[i] + 0.001 * g * g
             p[i] -= learningRate * m[i] / (v[i].squareRoot() + 1e-8)
         }
-        return StepResult(loss: loss / Float(p.count), gradNorm: norm.squareRoot())
+        return StepReport(loss: loss / Float(p.count), gradNorm: norm.squareRoot())
     }
     func resetOptimizer() { m = m.map { _ in 0 }; v = v.map { _ in 0 }; t = 0 }
     func trainingState() -> ModelTrainingState {
