@@ -18,7 +18,7 @@ func fetchFromHub(repo: String, revision: String, endpoint: String?, cache: URL,
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     for file in files {
         let local = dir.appendingPathComponent(file.path)
-        let size = (try? FileManager.default.attributesOfItem(atPath: local.path)[.size] as? Int) ?? nil
+        let size = ((try? FileManager.default.attributesOfItem(atPath: local.path)[.size]) as? NSNumber)?.int64Value
         if size == file.size { print("  have \(file.path) (\(file.size) bytes)"); continue }
         print("  get  \(file.path) (\(file.size) bytes)")
         try client.download(repo: repo, revision: revision, kind: .model, path: file.path, to: local)
