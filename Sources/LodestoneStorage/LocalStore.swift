@@ -63,7 +63,9 @@ public final class LocalStore: ObjectStore, @unchecked Sendable {
         let target = try path(key)
         let dir = (target as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let temp = dir + "/." + (target as NSString).lastPathComponent + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).partial"
+        let name = (target as NSString).lastPathComponent
+        removeAbandonedTemporaries(dir: dir, name: name)
+        let temp = dir + "/." + name + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).partial"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw StorageError.io(path: temp, reason: String(cString: strerror(errno))) }
         let writer = FileWriter(fd: fd, path: temp)
@@ -76,6 +78,18 @@ public final class LocalStore: ObjectStore, @unchecked Sendable {
             close(fd)
             unlink(temp)
             throw error
+        }
+    }
+
+    /// Temporary files of this key left by a writer that was killed (its process is gone) are removed, so a
+    /// rerun after a crash leaves the directory as a clean run would.
+    func removeAbandonedTemporaries(dir: String, name: String) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        let head = "." + name + "."
+        for entry in entries where entry.hasPrefix(head) && Self.isTemporary(entry) {
+            let middle = entry.dropFirst(head.count).split(separator: ".")
+            guard let pid = middle.first.flatMap({ pid_t($0) }), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(dir + "/" + entry) }
         }
     }
 

@@ -14,7 +14,7 @@ Serves the files under --root:
                                         with a Link: rel="next" header; sizes and LFS sha256 computed from the
                                         files. <root>/hub/<owner>/<repo>.extra.json (a JSON list) is appended to
                                         the listing as-is, replacing entries of the same path (entries that escape the folder or lie).
-  /datasets/<owner>/<repo>/resolve/<rev>/<path>   the repo's files
+  /datasets/<owner>/<repo>/resolve/<rev>/<path>   the repo's files (also /api/models/… and /<owner>/<repo>/resolve/…)
   /stats                                JSON {path: request count}
 Prints {"port": N} on stdout, serves until stdin closes.
 """
@@ -70,10 +70,12 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/stats":
             return self.send_json(hits)
         parts = path.split("/")
-        if path.startswith("/api/datasets/") and len(parts) >= 7 and parts[5] == "tree":
+        if path.startswith(("/api/datasets/", "/api/models/")) and len(parts) >= 7 and parts[5] == "tree":
             return self.listing(parts[3], parts[4], urllib.parse.parse_qs(url.query))
         if path.startswith("/datasets/") and len(parts) >= 7 and parts[4] == "resolve":
             return self.serve(os.path.join(ROOT, "hub", parts[2], parts[3], *parts[6:]), "ok", n, head)
+        if len(parts) >= 6 and parts[3] == "resolve":  # model repos: /<owner>/<repo>/resolve/<rev>/<path>
+            return self.serve(os.path.join(ROOT, "hub", parts[1], parts[2], *parts[5:]), "ok", n, head)
         if path.startswith("/files/"):
             return self.serve(os.path.join(ROOT, *parts[2:]), "ok", n, head)
         if path.startswith("/fault/") and len(parts) >= 4:
