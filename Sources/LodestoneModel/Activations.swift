@@ -45,7 +45,7 @@ public final class Activations {
         var total: Int = T * (2 * H + 2) + stored * perLayer + S * (H + 1)
         if training {
             let perToken: Int = 6 * H + ffnIn + I
-            total += T * perToken + batch.maxLength * batch.maxLength + S * H + H + scoreCount
+            total += T * perToken + computeThreads * batch.maxLength * batch.maxLength + S * H + H + scoreCount
         }
         if total > capacity {
             storage?.deallocate()
@@ -70,7 +70,7 @@ public final class Activations {
         sentenceEmbeddings = take(S * H); norms = take(S)
         scratch = training ? GradientScratch(dX: take(T * H), dSum: take(T * H), dAttention: take(T * H),
                                              dQKV: take(T * 3 * H), dFfnIn: take(T * ffnIn), dFfnAct: take(T * I),
-                                             dProbs: take(batch.maxLength * batch.maxLength),
+                                             dProbs: take(computeThreads * batch.maxLength * batch.maxLength),
                                              dEmbeddings: take(S * H), poolScratch: take(H), scores: take(scoreCount)) : nil
     }
 

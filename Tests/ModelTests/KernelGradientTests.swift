@@ -81,7 +81,7 @@ final class KernelGradientTests: XCTestCase {
             return (out, probs)
         }
         let (_, probs) = run(qkv)
-        var dqkv = [Float](repeating: 0, count: qkv.count), scratch = [Float](repeating: 0, count: 25)
+        var dqkv = [Float](repeating: 0, count: qkv.count), scratch = [Float](repeating: 0, count: 25 * computeThreads)
         attentionBackward(dqkv: &dqkv, dout: r, qkv: qkv, probs: probs, scratch: &scratch, batch: batch, shape: shape)
         checkGradient("attention dqkv (alibi \(slopes != nil))", values: &qkv, analytic: dqkv, eps: 1e-3, samples: 200) {
             weightedSum(run($0).0, r)
@@ -185,5 +185,26 @@ final class KernelGradientTests: XCTestCase {
         var g: [Float] = [3, 4]
         XCTAssertEqual(clipGradNorm(&g, count: 2, maxNorm: 1), 5)
         XCTAssertEqual(g[0], 3 / (5 + 1e-6), accuracy: 1e-6)
+    }
+}
+
+final class FastMathTests: XCTestCase {
+    func testFastExpMatchesLibm() {
+        for i in -800...800 {
+            let x = Float(i) / 10
+            let e = Float(exp(Double(x)))
+            XCTAssertEqual(fastExp(x), e, accuracy: e * 1e-6, "exp(\(x))")
+        }
+        XCTAssertEqual(fastExp(0), 1)
+    }
+
+    func testGeluMatchesErfDefinition() {
+        for i in -60...60 {
+            let x = Double(i) / 10
+            let exact = 0.5 * x * (1 + erf(x / 2.0.squareRoot()))
+            var out: [Float] = [0]
+            geluForward(&out, [Float(x)], count: 1)
+            XCTAssertEqual(Double(out[0]), exact, accuracy: 1e-6, "gelu(\(x))")
+        }
     }
 }
