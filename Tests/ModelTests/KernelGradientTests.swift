@@ -74,17 +74,16 @@ final class KernelGradientTests: XCTestCase {
         let batch = RaggedBatch(lengths: [3, 5, 1])
         var qkv = randomFloats(batch.tokenCount * 3 * H, seed: 13, scale: 1.5)
         let r = randomFloats(batch.tokenCount * H, seed: 14)
-        func run(_ qkv: [Float]) -> ([Float], [Float]) {
+        var scratch = [Float](repeating: .nan, count: attentionScratchCount(batch))
+        func run(_ qkv: [Float]) -> [Float] {
             var out = [Float](repeating: 0, count: batch.tokenCount * H)
-            var probs = [Float](repeating: 0, count: shape.heads * batch.squaredLengthSum)
-            attentionForward(&out, probs: &probs, qkv: qkv, batch: batch, shape: shape, alibiSlopes: slopes)
-            return (out, probs)
+            attentionForward(&out, qkv: qkv, scratch: &scratch, batch: batch, shape: shape, alibiSlopes: slopes)
+            return out
         }
-        let (_, probs) = run(qkv)
-        var dqkv = [Float](repeating: 0, count: qkv.count), scratch = [Float](repeating: 0, count: 25 * computeThreads)
-        attentionBackward(dqkv: &dqkv, dout: r, qkv: qkv, probs: probs, scratch: &scratch, batch: batch, shape: shape)
+        var dqkv = [Float](repeating: 0, count: qkv.count)
+        attentionBackward(dqkv: &dqkv, dout: r, qkv: qkv, scratch: &scratch, batch: batch, shape: shape, alibiSlopes: slopes)
         checkGradient("attention dqkv (alibi \(slopes != nil))", values: &qkv, analytic: dqkv, eps: 1e-3, samples: 200) {
-            weightedSum(run($0).0, r)
+            weightedSum(run($0), r)
         }
     }
 
@@ -93,11 +92,10 @@ final class KernelGradientTests: XCTestCase {
 
     func testAttentionOfSingleTokenIsItsValue() {
         // One token attends only to itself: output = its V, whatever Q, K and the bias.
-        var out = [Float](repeating: 0, count: 2), probs: [Float] = [0]
-        attentionForward(&out, probs: &probs, qkv: [0.3, -1, 2, 5, 7, -8], batch: RaggedBatch(lengths: [1]),
+        var out = [Float](repeating: 0, count: 2), scratch = [Float](repeating: 0, count: 2 * computeThreads)
+        attentionForward(&out, qkv: [0.3, -1, 2, 5, 7, -8], scratch: &scratch, batch: RaggedBatch(lengths: [1]),
                          shape: AttentionShape(heads: 1, headDim: 2), alibiSlopes: [0.5])
         XCTAssertEqual(out, [7, -8])
-        XCTAssertEqual(probs, [1])
     }
 
     func testALiBiSlopesAsUpstream() {
