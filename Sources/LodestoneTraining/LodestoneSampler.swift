@@ -1,4 +1,5 @@
 import Foundation
+import LodestoneData
 
 /// One data file as the sampler sees it: its store key and its record count from `data_records.json`.
 public struct DataFile: Codable, Equatable, Sendable {

@@ -40,9 +40,3 @@ public protocol TrainableModel: AnyObject {
 public protocol TextTokenizer: AnyObject {
     func encode(_ text: String, maxLength: Int?) -> [Int32]
 }
-
-/// sentence-transformers' WarmupLinear: rises linearly over `warmup` steps, then falls linearly to 0 at `total`.
-public func warmupLinearFactor(step: Int, warmup: Int, total: Int) -> Double {
-    if step < warmup { return Double(step) / Double(max(1, warmup)) }
-    return max(0, Double(total - step) / Double(max(1, total - warmup)))
-}

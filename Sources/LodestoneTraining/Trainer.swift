@@ -1,5 +1,7 @@
 import Foundation
+import LodestoneData
 import LodestoneReport
+import LodestoneModel
 
 /// How a run of the trainer ended.
 public enum TrainingStop: Equatable, Sendable {
@@ -152,7 +154,7 @@ public final class Trainer {
 
             let started = Date()
             let (_, examples) = sampler.nextBatch()
-            let lr = config.learningRate * warmupLinearFactor(step: progress.stepInEpoch, warmup: warmup, total: config.stepsPerEpoch)
+            let lr = WarmupLinear(warmupSteps: warmup, totalSteps: config.stepsPerEpoch).learningRate(base: config.learningRate, step: progress.stepInEpoch)
             var result: StepReport
             do {
                 if fault == .stall { Thread.sleep(forTimeInterval: config.stallTimeout + 0.05) }

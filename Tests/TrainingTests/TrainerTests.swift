@@ -185,15 +185,6 @@ final class ConfigTests: XCTestCase {
             }
         }
     }
-
-    func testWarmupLinear() {
-        XCTAssertEqual(warmupLinearFactor(step: 0, warmup: 500, total: 10_000), 0)
-        XCTAssertEqual(warmupLinearFactor(step: 250, warmup: 500, total: 10_000), 0.5)
-        XCTAssertEqual(warmupLinearFactor(step: 500, warmup: 500, total: 10_000), 1)
-        XCTAssertEqual(warmupLinearFactor(step: 5_250, warmup: 500, total: 10_000), 0.5)
-        XCTAssertEqual(warmupLinearFactor(step: 0, warmup: 0, total: 4), 1)
-        XCTAssertEqual(warmupLinearFactor(step: 3, warmup: 0, total: 4), 0.25)
-    }
 }
 
 final class ReportTests: XCTestCase {
