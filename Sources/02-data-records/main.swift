@@ -59,7 +59,7 @@ struct DataRecordsCommand: ParsableCommand {
         say("\(objects.count) objects under data/ in \(store)")
 
         // 3. Read the previous data_records.json (ours or the original's) to report what changed.
-        let previous = (try? DataRecords.read(file: outputFile)) ?? nil
+        let previous = DataRecords.readPrevious(file: outputFile, warn: say)
 
         // 4. Plan: reuse the sidecar's count of every object whose size and ETag/mtime are unchanged.
         let sidecar = RecordsSidecar.load(file: RecordsSidecar.file(for: outputFile), store: store, warn: say)
