@@ -48,7 +48,7 @@ fi
 files=("$store"/data/*.json.gz)
 du -ch "${files[@]}" | tail -1 | sed 's/^/bench-records: compressed /'
 
-swift build -c release --product 02-data-records >/dev/null
+swift build -c release --product 02-data-records >"$dir/build.log" 2>&1 || { cat "$dir/build.log"; exit 1; }
 bin=$(swift build -c release --show-bin-path)/02-data-records
 cat "${files[@]}" >/dev/null   # warm the page cache for both methods
 
