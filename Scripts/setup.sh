@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
 need=()
-for p in libcurl4-openssl-dev libopenblas-dev zlib1g-dev pkg-config python3-pip; do
+for p in libcurl4-openssl-dev libopenblas-dev zlib1g-dev pkg-config; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   $sudo apt-get update -qq
