@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command on a fresh Debian machine: install the C libraries and test tools, then build every step.
-# usage: Scripts/setup.sh [--release]
+# usage: Scripts/setup.sh [--no-build]     (builds the release binaries that Scripts/replicate.sh runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
@@ -15,7 +15,10 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 # moto provides the S3-protocol server the storage tests run on loopback.
-python3 -c 'import moto.server' 2>/dev/null || python3 -m pip install --quiet 'moto[server]'
-config=debug; [ "${1:-}" = "--release" ] && config=release
-swift build -c "$config"
-echo "setup: built ($config). Next: Scripts/replicate.sh"
+if ! python3 -c 'import moto.server, flask' 2>/dev/null; then
+  python3 -m pip install --quiet 'moto[server]' 2>/dev/null ||
+    python3 -m pip install --quiet --break-system-packages 'moto[server]'
+fi
+if [ "${1:-}" = "--no-build" ]; then echo "setup: packages installed"; exit 0; fi
+swift build -c release
+echo "setup: built (release). Next: Scripts/replicate.sh"
