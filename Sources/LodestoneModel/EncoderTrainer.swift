@@ -1,0 +1,156 @@
+// One training step of a SentenceEncoder with MultipleNegativesRankingLoss, llm.c style: gradients and AdamW
+// moments are flat buffers in the parameter layout; forward, loss, backward, clipping and the update are
+// plain loops and sgemm calls over them. The trainer-facing API (see README-API.md):
+//   let trainer = EncoderTrainer(encoder: enc)
+//   let r = try trainer.trainStep(columns: [anchors, positives, negatives], learningRate: lr)
+import Foundation
+import LodestoneTensor
+
+public struct StepResult: Sendable {
+    public var loss: Float
+    /// Global L2 norm of the gradients before clipping.
+    public var gradNorm: Float
+}
+
+public final class EncoderTrainer {
+    public let encoder: SentenceEncoder
+    public var loss: MultipleNegativesRankingLoss
+    public var adamW: AdamWConfig
+    public var maxGradNorm: Float?
+    /// Gradients of the last `computeGradients`, in the parameter layout.
+    public let gradients: UnsafeMutablePointer<Float>
+    public let adamM: UnsafeMutablePointer<Float>
+    public let adamV: UnsafeMutablePointer<Float>
+    /// Number of optimizer steps taken (AdamW's t; bias correction uses step + 1 on the next update).
+    public private(set) var optimizerStep = 0
+    private let act = Activations()
+    private var decayRanges: [(offset: Int, count: Int, decay: Bool)] = []
+    private var lastGradNorm: Float = 0
+
+    public init(encoder: SentenceEncoder, loss: MultipleNegativesRankingLoss = .init(),
+                adamW: AdamWConfig = .init(), maxGradNorm: Float? = 1.0) {
+        self.encoder = encoder
+        self.loss = loss
+        self.adamW = adamW
+        self.maxGradNorm = maxGradNorm
+        let n = encoder.parameterCount
+        gradients = .allocate(capacity: n); gradients.initialize(repeating: 0, count: n)
+        adamM = .allocate(capacity: n); adamM.initialize(repeating: 0, count: n)
+        adamV = .allocate(capacity: n); adamV.initialize(repeating: 0, count: n)
+    }
+
+    deinit { gradients.deallocate(); adamM.deallocate(); adamV.deallocate() }
+
+    public var parameterCount: Int { encoder.parameterCount }
+
+    /// Forward + loss + backward for one batch. columns[0] anchors, columns[1] positives, columns[2...]
+    /// hard negatives; row i of each column belongs together. Overwrites `gradients`.
+    public func computeGradients(columns: [[[Int32]]]) throws -> StepResult {
+        guard columns.count >= 2 else { throw EncoderError.badBatch(reason: "need at least anchors and positives, got \(columns.count) column(s)") }
+        let B = columns[0].count
+        guard B > 0 else { throw EncoderError.badBatch(reason: "empty batch") }
+        for (c, col) in columns.enumerated() where col.count != B {
+            throw EncoderError.badBatch(reason: "column \(c) has \(col.count) rows, column 0 has \(B)")
+        }
+        let enc = encoder, c = enc.config, H = c.hidden, p = enc.parameters, g = gradients
+        let rows = columns.flatMap { $0 }
+        let ragged = try enc.validate(rows)
+        let T = ragged.tokenCount
+        act.prepare(config: c, batch: ragged, training: true, scoreCount: B * B * (columns.count - 1))
+        let s = act.scratch!
+        g.update(repeating: 0, count: enc.parameterCount)
+
+        let top = enc.forward(rows, ragged: ragged, act: act)
+        let lossValue = rankingLossForwardBackward(demb: s.dEmbeddings, emb: act.sentenceEmbeddings, scores: s.scores,
+                                                   anchors: B, columns: columns.count, dim: H,
+                                                   scale: loss.scale, symmetric: loss.symmetric)
+        meanPoolNormalizeBackward(dx: s.dX, dout: s.dEmbeddings, out: act.sentenceEmbeddings, norms: act.norms,
+                                  batch: ragged, dim: H, scratch: s.poolScratch)
+        _ = top
+        let ctx = LayerContext(config: c, batch: ragged, slopes: enc.slopes, attentionScratch: act.attentionScratch)
+        for l in stride(from: c.layers - 1, through: 0, by: -1) {
+            let input = l == 0 ? act.embeddingOutput! : act.layer(l - 1).output
+            encoderLayerBackward(ctx, params: p, grads: g, offsets: enc.layout.layers[l], input: input,
+                                 act: act.layer(l), scratch: s)
+        }
+        let e = enc.layout.embeddings
+        layerNormBackward(dx: s.dSum, dweight: g + e.normWeight, dbias: g + e.normBias, dout: s.dX, x: act.embeddingSum,
+                          mean: act.embeddingMean, rstd: act.embeddingRstd, weight: p + e.normWeight, rows: T, dim: H)
+        embeddingBackward(dword: g + e.word, dtokenType: g + e.tokenType, dposition: e.position.map { g + $0 },
+                          dout: s.dSum, ids: act.ids, batch: ragged, dim: H)
+        lastGradNorm = globalNorm(g, count: enc.parameterCount)
+        return StepResult(loss: lossValue, gradNorm: lastGradNorm)
+    }
+
+    /// Clips the gradients to `maxGradNorm` (if set) and applies one AdamW update at `learningRate`.
+    public func applyGradients(learningRate: Float) {
+        if let maxGradNorm {
+            let coef = maxGradNorm / (lastGradNorm + 1e-6)
+            if coef < 1 { scaleInPlace(gradients, count: parameterCount, by: coef) }
+        }
+        if decayRanges.isEmpty {
+            decayRanges = encoder.layout.entries.map { ($0.offset, $0.count, adamW.decays($0.name)) }
+        }
+        optimizerStep += 1
+        let a = adamW
+        for r in decayRanges {
+            adamWUpdate(params: encoder.parameters + r.offset, grads: gradients + r.offset, m: adamM + r.offset,
+                        v: adamV + r.offset, count: r.count, lr: learningRate, beta1: a.beta1, beta2: a.beta2,
+                        eps: a.eps, weightDecay: r.decay ? a.weightDecay : 0, step: optimizerStep)
+        }
+    }
+
+    /// computeGradients, then clip and AdamW. Returns the loss and the norm before clipping.
+    @discardableResult
+    public func trainStep(columns: [[[Int32]]], learningRate: Float) throws -> StepResult {
+        let r = try computeGradients(columns: columns)
+        applyGradients(learningRate: learningRate)
+        return r
+    }
+
+    /// Gradient of one parameter (upstream name), for tests and inspection.
+    public func gradient(named name: String) -> TensorData? {
+        guard let e = encoder.layout.entry(named: name) else { return nil }
+        return TensorData(shape: e.shape, values: Array(UnsafeBufferPointer(start: gradients + e.offset, count: e.count)))
+    }
+
+    // MARK: checkpoint state
+
+    /// Parameters and AdamW moments as named tensors (`<name>`, `adam.exp_avg.<name>`, `adam.exp_avg_sq.<name>`)
+    /// plus metadata `adam_step`: everything needed to resume the optimizer exactly.
+    public func stateTensors() -> (tensors: [(String, TensorData)], metadata: [String: String]) {
+        var out = encoder.namedWeights()
+        for e in encoder.layout.entries {
+            out.append(("adam.exp_avg." + e.name, TensorData(shape: e.shape, values: Array(UnsafeBufferPointer(start: adamM + e.offset, count: e.count)))))
+            out.append(("adam.exp_avg_sq." + e.name, TensorData(shape: e.shape, values: Array(UnsafeBufferPointer(start: adamV + e.offset, count: e.count)))))
+        }
+        return (out, ["adam_step": String(optimizerStep), "format": "lodestone-trainer-state-1"])
+    }
+
+    /// Restores what `stateTensors` produced (errors name the missing or mis-shaped tensor).
+    public func restoreState(tensors: [String: TensorData], metadata: [String: String]) throws {
+        guard let stepText = metadata["adam_step"], let step = Int(stepText) else {
+            throw EncoderError.missingTensor(name: "__metadata__.adam_step")
+        }
+        for e in encoder.layout.entries {
+            for (prefix, dst) in [("", encoder.parameters), ("adam.exp_avg.", adamM), ("adam.exp_avg_sq.", adamV)] {
+                guard let t = tensors[prefix + e.name] else { throw EncoderError.missingTensor(name: prefix + e.name) }
+                guard t.shape == e.shape else { throw EncoderError.shapeMismatch(name: prefix + e.name, expected: e.shape, found: t.shape) }
+                t.values.withUnsafeBufferPointer { (dst + e.offset).update(from: $0.baseAddress!, count: e.count) }
+            }
+        }
+        optimizerStep = step
+    }
+
+    /// Writes the state atomically as one safetensors file.
+    public func saveState(to url: URL) throws {
+        let s = stateTensors()
+        try SafeTensors.write(s.tensors, to: url, metadata: s.metadata)
+    }
+
+    /// Reads a file written by `saveState`.
+    public func loadState(from url: URL) throws {
+        let r = try SafeTensors.readWithMetadata(url)
+        try restoreState(tensors: r.tensors, metadata: r.metadata)
+    }
+}

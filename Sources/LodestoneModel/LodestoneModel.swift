@@ -1,1 +1,0 @@
-// LodestoneModel: see the module's files.

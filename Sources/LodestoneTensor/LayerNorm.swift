@@ -1,0 +1,55 @@
+// LayerNorm over the last dimension, fused with the residual add that precedes it in post-LN BERT:
+// out = LN(x + residual). The sum is kept (in place in x) for the backward pass, with mean and 1/std per row.
+
+/// x[rows, dim] += residual (when given); out = (x - mean) * rstd * weight + bias. Stores mean and rstd per row.
+public func layerNormForward(_ out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+                             rstd: UnsafeMutablePointer<Float>, x: UnsafeMutablePointer<Float>,
+                             residual: UnsafePointer<Float>?, weight: UnsafePointer<Float>,
+                             bias: UnsafePointer<Float>, rows: Int, dim: Int, eps: Float) {
+    parallelRanges(rows, minPerPart: 32) { range in
+        for r in range {
+            let xr = x + r * dim
+            if let residual {
+                let rr = residual + r * dim
+                for i in 0..<dim { xr[i] += rr[i] }
+            }
+            var sum: Float = 0
+            for i in 0..<dim { sum += xr[i] }
+            let m = sum / Float(dim)
+            var varSum: Float = 0
+            for i in 0..<dim { let d = xr[i] - m; varSum += d * d }
+            let s = 1 / (varSum / Float(dim) + eps).squareRoot()
+            let o = out + r * dim
+            for i in 0..<dim { o[i] = (xr[i] - m) * s * weight[i] + bias[i] }
+            mean[r] = m
+            rstd[r] = s
+        }
+    }
+}
+
+/// Backward of `layerNormForward`: dx (overwritten) from dout; dweight and dbias accumulated.
+/// dx may alias dout.
+public func layerNormBackward(dx: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>,
+                              dbias: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
+                              x: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+                              weight: UnsafePointer<Float>, rows: Int, dim: Int) {
+    for r in 0..<rows {
+        let xr = x + r * dim, dr = dout + r * dim, dxr = dx + r * dim
+        let m = mean[r], s = rstd[r]
+        var meanDNorm: Float = 0, meanDNormXhat: Float = 0
+        for i in 0..<dim {
+            let xhat = (xr[i] - m) * s
+            let dnorm = weight[i] * dr[i]
+            meanDNorm += dnorm
+            meanDNormXhat += dnorm * xhat
+            dbias[i] += dr[i]
+            dweight[i] += dr[i] * xhat
+        }
+        meanDNorm /= Float(dim)
+        meanDNormXhat /= Float(dim)
+        for i in 0..<dim {
+            let xhat = (xr[i] - m) * s
+            dxr[i] = s * (weight[i] * dr[i] - meanDNorm - xhat * meanDNormXhat)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// LodestoneTensor: see the module's files.
