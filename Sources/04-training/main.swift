@@ -94,6 +94,7 @@ struct Training: ParsableCommand {
             ?? Checkpointer(store: try LocalStore(root: outputURL.appendingPathComponent("checkpoints")))
         var options = TrainerOptions(config: hp, outputDirectory: outputURL)
         options.faults = try FaultPlan.fromEnvironment()
+        options.maxTokens = trainable.maxSeqLength
         let interrupts = InterruptController()
         interrupts.installSignalHandler()
         let trainer = try Trainer(model: trainable, tokenizer: trainable.tokenizer, sampler: sampler,
