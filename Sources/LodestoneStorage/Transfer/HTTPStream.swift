@@ -204,6 +204,9 @@ public final class HTTPStream: ByteReader {
         if from > 0 && status != 206 {
             throw StorageError.notResumable(url: shownURL, offset: from)
         }
+        if status != 206, request.range?.upperBound != nil {
+            throw StorageError.badResponse(url: shownURL, reason: "the server ignored the requested byte range")
+        }
         if let cr = t.headers["content-range"], let slash = cr.lastIndex(of: "/") {
             resourceSize = Int64(cr[cr.index(after: slash)...])
         }
