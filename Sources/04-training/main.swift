@@ -94,6 +94,8 @@ struct Training: ParsableCommand {
             ?? Checkpointer(store: try LocalStore(root: outputURL.appendingPathComponent("checkpoints")))
         var options = TrainerOptions(config: hp, outputDirectory: outputURL)
         options.faults = try FaultPlan.fromEnvironment()
+        options.maxTokens = trainable.maxSeqLength
+        options.crash = { _ in kill(getpid(), SIGKILL) }   // a drill of the real thing: LODESTONE_FAULTS=crash@N
         let interrupts = InterruptController()
         interrupts.installSignalHandler()
         let trainer = try Trainer(model: trainable, tokenizer: trainable.tokenizer, sampler: sampler,

@@ -11,22 +11,37 @@ public final class InterruptController: @unchecked Sendable {
     private var lastInterrupt: Double?
     private var failPending = false
     private var stopPending = false
-    private var source: DispatchSourceSignal?
 
     public init(window: Double = 3) { self.window = window }
 
-    /// Routes SIGINT here instead of killing the process.
+    /// Routes SIGINT here instead of killing the process. The handler only writes a byte to a pipe (the one
+    /// async-signal-safe thing it may do); a thread reads the pipe and records the interrupt.
     public func installSignalHandler() {
-        signal(SIGINT, SIG_IGN)
-        let s = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "lodestone.sigint"))
-        s.setEventHandler { [weak self] in
-            guard let self else { return }
-            let stop = self.receive()
-            FileHandle.standardError.write(Data((stop ? "\nCtrl-C again: checkpointing and exiting\n"
-                : "\nCtrl-C: failing this epoch (press again within \(Int(self.window)) s to checkpoint and exit)\n").utf8))
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { return }
+        interruptPipeWriteEnd = fds[1]
+        let readEnd = fds[0]
+        signal(SIGINT) { _ in
+            var byte: UInt8 = 1
+            _ = write(interruptPipeWriteEnd, &byte, 1)
         }
-        s.resume()
-        source = s
+        let t = Thread { [weak self] in
+            var byte: UInt8 = 0
+            while read(readEnd, &byte, 1) == 1 {
+                guard let self else { break }
+                let stop = self.receive()
+                FileHandle.standardError.write(Data((stop ? "\nCtrl-C again: checkpointing and exiting\n"
+                    : "\nCtrl-C: failing this epoch (press again within \(Int(self.window)) s to checkpoint and exit)\n").utf8))
+            }
+            close(readEnd)
+        }
+        t.start()
+    }
+
+    /// Gives SIGINT back its default action.
+    public func removeSignalHandler() {
+        signal(SIGINT, SIG_DFL)
+        if interruptPipeWriteEnd >= 0 { close(interruptPipeWriteEnd); interruptPipeWriteEnd = -1 }
     }
 
     /// Records one interrupt at `now` (seconds); returns true when it is the second within the window.
@@ -51,6 +66,9 @@ public final class InterruptController: @unchecked Sendable {
 
     public var stopRequested: Bool { lock.lock(); defer { lock.unlock() }; return stopPending }
 }
+
+/// Write end of the pipe the SIGINT handler signals through (a global: C signal handlers cannot capture).
+private var interruptPipeWriteEnd: Int32 = -1
 
 /// Faults injected for tests and drills, keyed by the global step number (1-based) they hit:
 /// `LODESTONE_FAULTS="nan@3,stall@5,interrupt@7,stop@9,crash@11"`.

@@ -24,6 +24,10 @@ public struct TrainerOptions {
     /// Seconds between progress lines when stderr is not a terminal.
     public var progressInterval = 10.0
     public var showProgress = true
+    /// What a `crash` fault does: by default throws `SimulatedCrash`; 04-training makes it a real `kill -9`.
+    public var crash: (Int) throws -> Void = { throw SimulatedCrash(step: $0) }
+    /// Token cap per text when the model allows fewer than `max_seq_length` (e.g. BERT's 512 positions).
+    public var maxTokens: Int?
     public init(config: TrainingConfig, outputDirectory: URL) {
         self.config = config; self.outputDirectory = outputDirectory
     }
@@ -146,7 +150,7 @@ public final class Trainer {
             switch fault {
             case .interrupt?: interrupts.receive()
             case .stop?: interrupts.receive(); interrupts.receive()
-            case .crash?: lossLog.flush(); throw SimulatedCrash(step: stepNumber)
+            case .crash?: lossLog.flush(); try options.crash(stepNumber)
             default: break
             }
             if interrupts.takeFailRequest() { return .failed("interrupted by Ctrl-C before step \(stepNumber)") }
@@ -191,7 +195,8 @@ public final class Trainer {
     /// Texts → token ids, one column per text position; as many columns as the shortest example has texts.
     func tokenizeColumns(_ examples: [TrainingExample]) -> [[[Int32]]] {
         let columns = examples.map(\.texts.count).min() ?? 0
-        return (0..<columns).map { c in examples.map { tokenizer.encode($0.texts[c], maxLength: config.maxSeqLength) } }
+        let cap = min(config.maxSeqLength, options.maxTokens ?? .max)
+        return (0..<columns).map { c in examples.map { tokenizer.encode($0.texts[c], maxLength: cap) } }
     }
 
     /// Moves to the next epoch (and chunk, and cycle).

@@ -140,6 +140,35 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(c.receive(now: 112.5)); XCTAssertTrue(c.stopRequested)
     }
 
+    func testRealSIGINTReachesTheController() throws {
+        let c = InterruptController(window: 3)
+        c.installSignalHandler()
+        defer { c.removeSignalHandler() }
+        raise(SIGINT)
+        let deadline = Date().addingTimeInterval(5)
+        var failed = false
+        while !failed && Date() < deadline { failed = c.takeFailRequest(); if !failed { usleep(10_000) } }
+        XCTAssertTrue(failed, "the first SIGINT fails the epoch")
+        raise(SIGINT)
+        while !c.stopRequested && Date() < deadline { usleep(10_000) }
+        XCTAssertTrue(c.stopRequested, "a second SIGINT within 3 s asks to stop")
+    }
+
+    func testHardStallWatchdogFiresOnlyWhenArmed() {
+        let fired = expectation(description: "hard stall")
+        let w = StallWatchdog()
+        w.beat(armed: true)
+        w.start(hardTimeout: 0.3) { fired.fulfill() }
+        wait(for: [fired], timeout: 5)
+        w.stop()
+        let quiet = StallWatchdog()
+        quiet.beat(armed: false)
+        let notFired = expectation(description: "no stall while disarmed"); notFired.isInverted = true
+        quiet.start(hardTimeout: 0.2) { notFired.fulfill() }
+        wait(for: [notFired], timeout: 0.8)
+        quiet.stop()
+    }
+
     func testDamagedCheckpointIsRefused() throws {
         let out = temporaryDirectory(); defer { try? FileManager.default.removeItem(at: out) }
         var config = tiny; config.maxSteps = 3
