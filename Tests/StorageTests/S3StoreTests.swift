@@ -112,6 +112,7 @@ final class S3StoreTests: XCTestCase {
                                 progress: IngestProgress(logger: .init(label: "test"), interactive: false))
         let report = ingester.run(plan)
         XCTAssertEqual(report.failures.map(\.reason), [])
+        XCTAssertEqual(try web.stats()["/fault/reset/f.jsonl.gz"], 2, "one reset, one resumed GET")
         XCTAssertEqual(try s.getData(key: "data/f.json.gz"), body)
         XCTAssertEqual(ingester.run(plan).outcomes.first?.outcome, .alreadyPresent(bytes: Int64(body.count)))
     }
