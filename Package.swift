@@ -51,6 +51,8 @@ let package = Package(
         .executableTarget(name: "03-mosaic-model", dependencies: cli, swiftSettings: swiftSettings),
         .executableTarget(name: "04-training", dependencies: cli, swiftSettings: swiftSettings),
         .executableTarget(name: "05-embed", dependencies: cli, swiftSettings: swiftSettings),
+        // Training-throughput benchmark (Scripts/bench-train.sh).
+        .executableTarget(name: "lodestone-bench", dependencies: cli, swiftSettings: swiftSettings),
 
         // Tests, one target per concern; ConformanceTests reads ../shared/fixtures (or $LODESTONE_FIXTURES).
         .testTarget(name: "StorageTests", dependencies: ["LodestoneCore"], exclude: ["Servers"], swiftSettings: swiftSettings),

@@ -58,8 +58,14 @@ hf, tok = st[0].auto_model.eval(), st.tokenizer
 sample = tok(["hello world"], return_tensors="pt")
 names = ["input_ids", "attention_mask", "token_type_ids"]
 axes = {n: {0: "batch", 1: "seq"} for n in names} | {"last_hidden_state": {0: "batch", 1: "seq"}}
-torch.onnx.export(hf, tuple(sample[n] for n in names), f"{work}/model.onnx", input_names=names,
-                  output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17, dynamo=False)
+args = tuple(sample[n] for n in names)
+try:   # the TorchScript exporter where this torch still has it, else the dynamo exporter
+    torch.onnx.export(hf, args, f"{work}/model.onnx", input_names=names, output_names=["last_hidden_state"],
+                      dynamic_axes=axes, opset_version=17, dynamo=False)
+except Exception as error:
+    print(f"(TorchScript ONNX export unavailable: {type(error).__name__}; using dynamo=True)")
+    torch.onnx.export(hf, args, f"{work}/model.onnx", input_names=names, output_names=["last_hidden_state"],
+                      dynamic_axes=axes, opset_version=18, dynamo=True)
 options = ort.SessionOptions(); options.intra_op_num_threads = threads; options.inter_op_num_threads = 1
 session = ort.InferenceSession(f"{work}/model.onnx", options, providers=["CPUExecutionProvider"])
 def ort_encode(texts):

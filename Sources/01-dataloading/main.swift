@@ -46,6 +46,9 @@ struct Dataloading: ParsableCommand {
     @Flag(help: "Skip existing objects on size alone, without re-hashing those whose sha256 is known.")
     var noVerifyExisting = false
 
+    @Flag(help: "Local store only: fsync each object before committing it (survives power loss; costs disk-bound speed). A killed process never leaves a partial object either way.")
+    var fsync = false
+
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard stallTimeout > 0 else { throw ValidationError("--stall-timeout must be positive") }
@@ -66,6 +69,7 @@ struct Dataloading: ParsableCommand {
 
         // 2. Open the store: a local directory or s3://bucket/prefix.
         let destination = try openStore(store, endpointURL: endpointURL, http: http)
+        (destination as? LocalStore)?.syncOnCommit = fsync
 
         // 3. Plan: manifest rows → data/<Name>.json.gz; Hub repo listings → data/<repo-name>/<file>.json.gz.
         let hub = HubClient(endpoint: hubEndpoint, http: http)

@@ -1,5 +1,5 @@
 // Fetching a model or tokenizer from the Hugging Face Hub into a local cache directory. Files already
-// there with the listed size are kept, so a rerun downloads nothing; HubClient writes atomically.
+// there that verify are kept, so a rerun downloads nothing; HubClient writes atomically.
 import ArgumentParser
 import Foundation
 import LodestoneCore
@@ -17,11 +17,10 @@ func fetchFromHub(repo: String, revision: String, endpoint: String?, cache: URL,
     let dir = cache.appendingPathComponent(repo)
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     for file in files {
-        let local = dir.appendingPathComponent(file.path)
-        let size = ((try? FileManager.default.attributesOfItem(atPath: local.path)[.size]) as? NSNumber)?.int64Value
-        if size == file.size { print("  have \(file.path) (\(file.size) bytes)"); continue }
-        print("  get  \(file.path) (\(file.size) bytes)")
-        try client.download(repo: repo, revision: revision, kind: .model, path: file.path, to: local)
+        // HubClient keeps a local file that already verifies (size, and SHA-256 for LFS files).
+        print("  \(repo)/\(file.path) (\(file.size) bytes)")
+        try client.download(repo: repo, revision: revision, kind: .model, path: file.path,
+                            to: dir.appendingPathComponent(file.path), expected: file)
     }
     return dir
 }

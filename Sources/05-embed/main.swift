@@ -7,6 +7,9 @@
 import ArgumentParser
 import Foundation
 import LodestoneCore
+import Logging
+
+let log = Logger(label: "05-embed")
 
 struct ModelOptions: ParsableArguments {
     @Option(help: "Sentence-transformers model directory (config.json, weights, vocab, 1_Pooling/).")
@@ -38,13 +41,19 @@ struct Encode: ParsableCommand {
     func run() throws {
         // 1. Load the model directory: config, weights, tokenizer, max_seq_length.
         let model = try options.load()
+        log.info("model \(options.model): \(model.config.isMosaic ? "MosaicBERT" : "BERT"), \(model.config.layers) layers, dim \(model.dimension), max_seq_length \(model.maxSeqLength)")
         // 2. Read the texts.
         let texts = try readTexts(input)
         // 3. Tokenize and embed, longest texts first in batches, results back in input order.
         let start = DispatchTime.now()
         let tokenized = model.tokenize(texts)
         let tokenizeSeconds = elapsed(since: start)
-        let embeddings = try model.embed(tokenized: tokenized, batchSize: options.batchSize)
+        var reported = 0
+        let embeddings = try model.embed(tokenized: tokenized, batchSize: options.batchSize) { done in
+            if done * 10 / max(texts.count, 1) > reported * 10 / max(texts.count, 1) || done == texts.count {
+                log.info("embedded \(done)/\(texts.count) texts"); reported = done
+            }
+        }
         let seconds = elapsed(since: start)
         // 4. Write the embeddings atomically.
         try writeAtomically(output.hasSuffix(".jsonl") ? jsonlData(embeddings) : npyData(embeddings, dimension: model.dimension), to: output)

@@ -5,13 +5,13 @@ import LodestoneTensor
 
 /// One layer's saved tensors (all [tokens, ·] rows, unpadded).
 public struct LayerActivations {
-    public var qkv, probs, attention, attentionSum, attentionMean, attentionRstd, attentionNormed: UnsafeMutablePointer<Float>
+    public var qkv, attention, attentionSum, attentionMean, attentionRstd, attentionNormed: UnsafeMutablePointer<Float>
     public var ffnIn, ffnAct, ffnSum, ffnMean, ffnRstd, output: UnsafeMutablePointer<Float>
 }
 
 /// Gradient scratch shared by all layers during the backward pass.
 public struct GradientScratch {
-    public var dX, dSum, dAttention, dQKV, dFfnIn, dFfnAct, dProbs, dEmbeddings, poolScratch, scores: UnsafeMutablePointer<Float>
+    public var dX, dSum, dAttention, dQKV, dFfnIn, dFfnAct, dEmbeddings, poolScratch, scores: UnsafeMutablePointer<Float>
 }
 
 public final class Activations {
@@ -22,6 +22,8 @@ public final class Activations {
     public private(set) var layers: [LayerActivations] = []
     public private(set) var sentenceEmbeddings: UnsafeMutablePointer<Float>!
     public private(set) var norms: UnsafeMutablePointer<Float>!
+    /// Per-thread L×L matrices for the attention kernels.
+    public private(set) var attentionScratch: UnsafeMutablePointer<Float>!
     public private(set) var scratch: GradientScratch?
     public private(set) var ids: UnsafeMutablePointer<Int32>!
 
@@ -38,14 +40,14 @@ public final class Activations {
     public func prepare(config c: EncoderConfig, batch: RaggedBatch, training: Bool, scoreCount: Int = 0) {
         let T = batch.tokenCount, S = batch.count, H = c.hidden, I = c.intermediate
         let ffnIn = c.isMosaic ? 2 * I : I
-        let probs = c.heads * batch.squaredLengthSum
+        let scratchCount = attentionScratchCount(batch)
         let perTokenPerLayer: Int = 8 * H + 4 + ffnIn + I
-        let perLayer: Int = T * perTokenPerLayer + probs
+        let perLayer: Int = T * perTokenPerLayer
         let stored: Int = training ? c.layers : 1
-        var total: Int = T * (2 * H + 2) + stored * perLayer + S * (H + 1)
+        var total: Int = T * (2 * H + 2) + stored * perLayer + S * (H + 1) + scratchCount
         if training {
             let perToken: Int = 6 * H + ffnIn + I
-            total += T * perToken + batch.maxLength * batch.maxLength + S * H + H + scoreCount
+            total += T * perToken + S * H + H + scoreCount
         }
         if total > capacity {
             storage?.deallocate()
@@ -62,16 +64,14 @@ public final class Activations {
         func take(_ n: Int) -> UnsafeMutablePointer<Float> { defer { next += n }; return next }
         embeddingSum = take(T * H); embeddingMean = take(T); embeddingRstd = take(T); embeddingOutput = take(T * H)
         layers = (0..<stored).map { _ in
-            LayerActivations(qkv: take(T * 3 * H), probs: take(probs), attention: take(T * H),
+            LayerActivations(qkv: take(T * 3 * H), attention: take(T * H),
                              attentionSum: take(T * H), attentionMean: take(T), attentionRstd: take(T),
                              attentionNormed: take(T * H), ffnIn: take(T * ffnIn), ffnAct: take(T * I),
                              ffnSum: take(T * H), ffnMean: take(T), ffnRstd: take(T), output: take(T * H))
         }
-        sentenceEmbeddings = take(S * H); norms = take(S)
+        sentenceEmbeddings = take(S * H); norms = take(S); attentionScratch = take(scratchCount)
         scratch = training ? GradientScratch(dX: take(T * H), dSum: take(T * H), dAttention: take(T * H),
-                                             dQKV: take(T * 3 * H), dFfnIn: take(T * ffnIn), dFfnAct: take(T * I),
-                                             dProbs: take(batch.maxLength * batch.maxLength),
-                                             dEmbeddings: take(S * H), poolScratch: take(H), scores: take(scoreCount)) : nil
+                                             dQKV: take(T * 3 * H), dFfnIn: take(T * ffnIn), dFfnAct: take(T * I),                                             dEmbeddings: take(S * H), poolScratch: take(H), scores: take(scoreCount)) : nil
     }
 
     /// The saved tensors of layer `l` (inference reuses layer 0's).

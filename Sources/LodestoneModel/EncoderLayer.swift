@@ -8,6 +8,7 @@ struct LayerContext {
     let config: EncoderConfig
     let batch: RaggedBatch
     let slopes: [Float]?
+    let attentionScratch: UnsafeMutablePointer<Float>
     var attentionShape: AttentionShape { AttentionShape(heads: config.heads, headDim: config.headDim) }
 }
 
@@ -15,8 +16,8 @@ func encoderLayerForward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Flo
                          input x: UnsafePointer<Float>, act a: LayerActivations) {
     let c = ctx.config, T = ctx.batch.tokenCount, H = c.hidden, I = c.intermediate
     linearForward(a.qkv, x, p + o.qkvWeight, p + o.qkvBias, rows: T, inDim: H, outDim: 3 * H)
-    attentionForward(a.attention, probs: a.probs, qkv: a.qkv, batch: ctx.batch, shape: ctx.attentionShape,
-                     alibiSlopes: ctx.slopes)
+    attentionForward(a.attention, qkv: a.qkv, scratch: ctx.attentionScratch, batch: ctx.batch,
+                     shape: ctx.attentionShape, alibiSlopes: ctx.slopes)
     linearForward(a.attentionSum, a.attention, p + o.attentionOutWeight, p + o.attentionOutBias, rows: T, inDim: H, outDim: H)
     layerNormForward(a.attentionNormed, mean: a.attentionMean, rstd: a.attentionRstd, x: a.attentionSum, residual: x,
                      weight: p + o.attentionNormWeight, bias: p + o.attentionNormBias, rows: T, dim: H, eps: c.layerNormEps)
@@ -59,8 +60,8 @@ func encoderLayerBackward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Fl
     s.dX.update(from: s.dSum, count: T * H)
     linearBackward(dinp: s.dAttention, dweight: g + o.attentionOutWeight, dbias: g + o.attentionOutBias, dout: s.dSum,
                    inp: a.attention, weight: p + o.attentionOutWeight, rows: T, inDim: H, outDim: H)
-    attentionBackward(dqkv: s.dQKV, dout: s.dAttention, qkv: a.qkv, probs: a.probs, scratch: s.dProbs,
-                      batch: ctx.batch, shape: ctx.attentionShape)
+    attentionBackward(dqkv: s.dQKV, dout: s.dAttention, qkv: a.qkv, scratch: ctx.attentionScratch,
+                      batch: ctx.batch, shape: ctx.attentionShape, alibiSlopes: ctx.slopes)
     linearBackward(dinp: s.dX, dweight: g + o.qkvWeight, dbias: g + o.qkvBias, dout: s.dQKV, inp: x,
                    weight: p + o.qkvWeight, rows: T, inDim: H, outDim: 3 * H, accumulateInput: true)
 }

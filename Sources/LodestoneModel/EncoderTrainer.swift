@@ -67,7 +67,7 @@ public final class EncoderTrainer {
         meanPoolNormalizeBackward(dx: s.dX, dout: s.dEmbeddings, out: act.sentenceEmbeddings, norms: act.norms,
                                   batch: ragged, dim: H, scratch: s.poolScratch)
         _ = top
-        let ctx = LayerContext(config: c, batch: ragged, slopes: enc.slopes)
+        let ctx = LayerContext(config: c, batch: ragged, slopes: enc.slopes, attentionScratch: act.attentionScratch)
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let input = l == 0 ? act.embeddingOutput! : act.layer(l - 1).output
             encoderLayerBackward(ctx, params: p, grads: g, offsets: enc.layout.layers[l], input: input,

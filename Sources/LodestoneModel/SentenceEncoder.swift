@@ -109,7 +109,7 @@ public final class SentenceEncoder {
                          position: e.position.map { p + $0 }, batch: ragged, dim: H)
         layerNormForward(act.embeddingOutput, mean: act.embeddingMean, rstd: act.embeddingRstd, x: act.embeddingSum,
                          residual: nil, weight: p + e.normWeight, bias: p + e.normBias, rows: T, dim: H, eps: c.layerNormEps)
-        let ctx = LayerContext(config: c, batch: ragged, slopes: slopes)
+        let ctx = LayerContext(config: c, batch: ragged, slopes: slopes, attentionScratch: act.attentionScratch)
         var x = act.embeddingOutput!
         for l in 0..<c.layers {
             let a = act.layer(l)

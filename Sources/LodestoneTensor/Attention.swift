@@ -32,55 +32,90 @@ public struct AttentionShape: Sendable {
     public init(heads: Int, headDim: Int) { self.heads = heads; self.headDim = headDim }
 }
 
-/// out[T, hidden] = softmax(QKᵀ/√d + alibi) V per sequence and head. probs receives the attention
-/// matrices (per sequence: heads × L × L, sequences back to back), kept for the backward pass.
-public func attentionForward(_ out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
-                             qkv: UnsafePointer<Float>, batch: RaggedBatch, shape: AttentionShape,
+/// Runs `body(sequence, probOffset, part)` for every sequence, split over `computeThreads` threads with OpenBLAS
+/// single-threaded inside (the per-head matrices are too small for its threads to pay off).
+func forEachSequence(_ batch: RaggedBatch, heads: Int, _ body: (_ s: Int, _ probOffset: Int, _ part: Int) -> Void) {
+    let parts = min(computeThreads, batch.count)
+    var offsets = [Int](repeating: 0, count: batch.count)
+    var total = 0
+    for s in 0..<batch.count { offsets[s] = total; total += heads * batch.lengths[s] * batch.lengths[s] }
+    if parts <= 1 {
+        for s in 0..<batch.count { body(s, offsets[s], 0) }
+        return
+    }
+    // Balance parts by attention work (Σ L²), not by sequence count.
+    var bounds = [0]
+    var acc = 0
+    for s in 0..<batch.count {
+        acc += heads * batch.lengths[s] * batch.lengths[s]
+        if bounds.count < parts, acc * parts >= total * bounds.count { bounds.append(s + 1) }
+    }
+    while bounds.count <= parts { bounds.append(batch.count) }
+    let blas = Int(openblas_get_num_threads())
+    openblas_set_num_threads(1)
+    DispatchQueue.concurrentPerform(iterations: parts) { part in
+        for s in bounds[part]..<bounds[part + 1] { body(s, offsets[s], part) }
+    }
+    openblas_set_num_threads(Int32(blas))
+}
+
+/// p[L, L] = softmax(scale · Q Kᵀ − slope · |i − j|) for one sequence and head (Q, K rows strided by ld).
+@inline(__always)
+func attentionProbabilities(_ p: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
+                            ld: Int, length L: Int, headDim d: Int, scale: Float, slope: Float?) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(L), Int32(d),
+                scale, q, Int32(ld), k, Int32(ld), 0, p, Int32(L))
+    for i in 0..<L {
+        let row = p + i * L
+        if let slope {
+            for j in 0..<L { row[j] -= slope * Float(abs(i - j)) }
+        }
+        var mx = -Float.infinity
+        for j in 0..<L { mx = max(mx, row[j]) }
+        var sum: Float = 0
+        for j in 0..<L { let e = fastExp(row[j] - mx); row[j] = e; sum += e }
+        let inv = 1 / sum
+        for j in 0..<L { row[j] *= inv }
+    }
+}
+
+/// Floats of scratch the attention kernels need for a batch: two L×L matrices per thread.
+public func attentionScratchCount(_ batch: RaggedBatch) -> Int { computeThreads * 2 * batch.maxLength * batch.maxLength }
+
+/// out[T, hidden] = softmax(QKᵀ/√d + alibi) V per sequence and head. The attention matrices are not kept
+/// (the backward pass recomputes them), so memory stays linear in the sequence length.
+public func attentionForward(_ out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
+                             scratch: UnsafeMutablePointer<Float>, batch: RaggedBatch, shape: AttentionShape,
                              alibiSlopes slopes: [Float]?) {
     let h3 = 3 * shape.hidden, d = shape.headDim, hidden = shape.hidden
     let scale = 1 / Float(d).squareRoot()
-    var probOffset = 0
-    for s in 0..<batch.count {
+    forEachSequence(batch, heads: shape.heads) { s, _, part in
         let L = batch.lengths[s], t0 = batch.starts[s]
+        let p = scratch + part * 2 * batch.maxLength * batch.maxLength
         for h in 0..<shape.heads {
             let q = qkv + t0 * h3 + h * d, k = q + hidden, v = q + 2 * hidden
-            let p = probs + probOffset
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(L), Int32(d),
-                        scale, q, Int32(h3), k, Int32(h3), 0, p, Int32(L))
-            let slope = slopes?[h] ?? 0
-            for i in 0..<L {
-                let row = p + i * L
-                if slopes != nil {
-                    for j in 0..<L { row[j] -= slope * Float(abs(i - j)) }
-                }
-                var mx = -Float.infinity
-                for j in 0..<L { mx = max(mx, row[j]) }
-                var sum: Float = 0
-                for j in 0..<L { let e = expf(row[j] - mx); row[j] = e; sum += e }
-                let inv = 1 / sum
-                for j in 0..<L { row[j] *= inv }
-            }
+            attentionProbabilities(p, q: q, k: k, ld: h3, length: L, headDim: d, scale: scale, slope: slopes?[h])
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(L), Int32(d), Int32(L),
                         1, p, Int32(L), v, Int32(h3), 0, out + t0 * hidden + h * d, Int32(hidden))
-            probOffset += L * L
         }
     }
 }
 
-/// Backward of `attentionForward`: dqkv[T, 3·hidden] overwritten. scratch holds maxLength² floats.
+/// Backward of `attentionForward`: dqkv[T, 3·hidden] overwritten; recomputes each head's probabilities.
 public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
-                              qkv: UnsafePointer<Float>, probs: UnsafePointer<Float>,
-                              scratch: UnsafeMutablePointer<Float>, batch: RaggedBatch, shape: AttentionShape) {
+                              qkv: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                              batch: RaggedBatch, shape: AttentionShape, alibiSlopes slopes: [Float]?) {
     let h3 = 3 * shape.hidden, d = shape.headDim, hidden = shape.hidden
     let scale = 1 / Float(d).squareRoot()
-    var probOffset = 0
-    for s in 0..<batch.count {
+    forEachSequence(batch, heads: shape.heads) { s, _, part in
         let L = batch.lengths[s], t0 = batch.starts[s]
+        let p = scratch + part * 2 * batch.maxLength * batch.maxLength
+        let dp = p + batch.maxLength * batch.maxLength
         for h in 0..<shape.heads {
             let q = qkv + t0 * h3 + h * d, k = q + hidden, v = q + 2 * hidden
             let dq = dqkv + t0 * h3 + h * d, dk = dq + hidden, dv = dq + 2 * hidden
             let dO = dout + t0 * hidden + h * d
-            let p = probs + probOffset, dp = scratch
+            attentionProbabilities(p, q: q, k: k, ld: h3, length: L, headDim: d, scale: scale, slope: slopes?[h])
             // dP = dO Vᵀ ; dV = Pᵀ dO
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(L), Int32(d),
                         1, dO, Int32(hidden), v, Int32(h3), 0, dp, Int32(L))
@@ -98,7 +133,6 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePoi
                         scale, dp, Int32(L), k, Int32(h3), 0, dq, Int32(h3))
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(L), Int32(d), Int32(L),
                         scale, dp, Int32(L), q, Int32(h3), 0, dk, Int32(h3))
-            probOffset += L * L
         }
     }
 }

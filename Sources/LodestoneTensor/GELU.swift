@@ -1,44 +1,47 @@
 // Feed-forward activations: exact GELU (erf form, PyTorch's default) and MosaicBERT's gated GELU,
 // where gated_layers produces [gated | non-gated] halves and the output is gelu(gated) * non_gated.
-import Foundation
 
-@inline(__always) func geluValue(_ x: Float) -> Float { 0.5 * x * (1 + erff(x * 0.70710678118654752)) }
+@inline(__always) func geluValue(_ x: Float) -> Float { x * normalCdfPdf(x).cdf }
 
 /// d gelu(x) / dx = Φ(x) + x φ(x).
 @inline(__always) func geluDerivative(_ x: Float) -> Float {
-    let cdf = 0.5 * (1 + erff(x * 0.70710678118654752))
-    let pdf = expf(-0.5 * x * x) * 0.39894228040143268
+    let (cdf, pdf) = normalCdfPdf(x)
     return cdf + x * pdf
 }
 
 /// out[n] = gelu(inp[n]).
 public func geluForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, count: Int) {
-    for i in 0..<count { out[i] = geluValue(inp[i]) }
+    parallelRanges(count) { r in for i in r { out[i] = geluValue(inp[i]) } }
 }
 
 /// dinp[n] = dout[n] * gelu'(inp[n]) (overwritten; may alias dout).
 public func geluBackward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                          inp: UnsafePointer<Float>, count: Int) {
-    for i in 0..<count { dinp[i] = dout[i] * geluDerivative(inp[i]) }
+    parallelRanges(count) { r in for i in r { dinp[i] = dout[i] * geluDerivative(inp[i]) } }
 }
 
 /// inp[rows, 2·inner] = [gated | nonGated]; out[rows, inner] = gelu(gated) * nonGated.
 public func gatedGeluForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int, inner: Int) {
-    for r in 0..<rows {
-        let g = inp + r * 2 * inner, o = out + r * inner
-        for i in 0..<inner { o[i] = geluValue(g[i]) * g[inner + i] }
+    parallelRanges(rows, minPerPart: 8) { range in
+        for r in range {
+            let g = inp + r * 2 * inner, o = out + r * inner
+            for i in 0..<inner { o[i] = geluValue(g[i]) * g[inner + i] }
+        }
     }
 }
 
 /// Backward of `gatedGeluForward`: dinp[rows, 2·inner] overwritten.
 public func gatedGeluBackward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                               inp: UnsafePointer<Float>, rows: Int, inner: Int) {
-    for r in 0..<rows {
-        let g = inp + r * 2 * inner, d = dout + r * inner, di = dinp + r * 2 * inner
-        for i in 0..<inner {
-            let gate = g[i], lin = g[inner + i]
-            di[i] = d[i] * lin * geluDerivative(gate)
-            di[inner + i] = d[i] * geluValue(gate)
+    parallelRanges(rows, minPerPart: 8) { range in
+        for r in range {
+            let g = inp + r * 2 * inner, d = dout + r * inner, di = dinp + r * 2 * inner
+            for i in 0..<inner {
+                let gate = g[i], lin = g[inner + i]
+                let (cdf, pdf) = normalCdfPdf(gate)
+                di[i] = d[i] * lin * (cdf + gate * pdf)
+                di[inner + i] = d[i] * gate * cdf
+            }
         }
     }
 }

@@ -6,22 +6,24 @@ public func layerNormForward(_ out: UnsafeMutablePointer<Float>, mean: UnsafeMut
                              rstd: UnsafeMutablePointer<Float>, x: UnsafeMutablePointer<Float>,
                              residual: UnsafePointer<Float>?, weight: UnsafePointer<Float>,
                              bias: UnsafePointer<Float>, rows: Int, dim: Int, eps: Float) {
-    for r in 0..<rows {
-        let xr = x + r * dim
-        if let residual {
-            let rr = residual + r * dim
-            for i in 0..<dim { xr[i] += rr[i] }
+    parallelRanges(rows, minPerPart: 32) { range in
+        for r in range {
+            let xr = x + r * dim
+            if let residual {
+                let rr = residual + r * dim
+                for i in 0..<dim { xr[i] += rr[i] }
+            }
+            var sum: Float = 0
+            for i in 0..<dim { sum += xr[i] }
+            let m = sum / Float(dim)
+            var varSum: Float = 0
+            for i in 0..<dim { let d = xr[i] - m; varSum += d * d }
+            let s = 1 / (varSum / Float(dim) + eps).squareRoot()
+            let o = out + r * dim
+            for i in 0..<dim { o[i] = (xr[i] - m) * s * weight[i] + bias[i] }
+            mean[r] = m
+            rstd[r] = s
         }
-        var sum: Float = 0
-        for i in 0..<dim { sum += xr[i] }
-        let m = sum / Float(dim)
-        var varSum: Float = 0
-        for i in 0..<dim { let d = xr[i] - m; varSum += d * d }
-        let s = 1 / (varSum / Float(dim) + eps).squareRoot()
-        let o = out + r * dim
-        for i in 0..<dim { o[i] = (xr[i] - m) * s * weight[i] + bias[i] }
-        mean[r] = m
-        rstd[r] = s
     }
 }
 

@@ -39,7 +39,7 @@ public func linearBackward(dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMu
 }
 
 /// Sets the number of OpenBLAS threads (the process-wide pool used by every sgemm).
-public func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+public func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(n)); computeThreads = max(1, n) }
 
 /// Number of OpenBLAS threads currently configured.
 public func blasThreads() -> Int { Int(openblas_get_num_threads()) }

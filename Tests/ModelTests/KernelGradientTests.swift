@@ -74,17 +74,16 @@ final class KernelGradientTests: XCTestCase {
         let batch = RaggedBatch(lengths: [3, 5, 1])
         var qkv = randomFloats(batch.tokenCount * 3 * H, seed: 13, scale: 1.5)
         let r = randomFloats(batch.tokenCount * H, seed: 14)
-        func run(_ qkv: [Float]) -> ([Float], [Float]) {
+        var scratch = [Float](repeating: .nan, count: attentionScratchCount(batch))
+        func run(_ qkv: [Float]) -> [Float] {
             var out = [Float](repeating: 0, count: batch.tokenCount * H)
-            var probs = [Float](repeating: 0, count: shape.heads * batch.squaredLengthSum)
-            attentionForward(&out, probs: &probs, qkv: qkv, batch: batch, shape: shape, alibiSlopes: slopes)
-            return (out, probs)
+            attentionForward(&out, qkv: qkv, scratch: &scratch, batch: batch, shape: shape, alibiSlopes: slopes)
+            return out
         }
-        let (_, probs) = run(qkv)
-        var dqkv = [Float](repeating: 0, count: qkv.count), scratch = [Float](repeating: 0, count: 25)
-        attentionBackward(dqkv: &dqkv, dout: r, qkv: qkv, probs: probs, scratch: &scratch, batch: batch, shape: shape)
+        var dqkv = [Float](repeating: 0, count: qkv.count)
+        attentionBackward(dqkv: &dqkv, dout: r, qkv: qkv, scratch: &scratch, batch: batch, shape: shape, alibiSlopes: slopes)
         checkGradient("attention dqkv (alibi \(slopes != nil))", values: &qkv, analytic: dqkv, eps: 1e-3, samples: 200) {
-            weightedSum(run($0).0, r)
+            weightedSum(run($0), r)
         }
     }
 
@@ -93,11 +92,10 @@ final class KernelGradientTests: XCTestCase {
 
     func testAttentionOfSingleTokenIsItsValue() {
         // One token attends only to itself: output = its V, whatever Q, K and the bias.
-        var out = [Float](repeating: 0, count: 2), probs: [Float] = [0]
-        attentionForward(&out, probs: &probs, qkv: [0.3, -1, 2, 5, 7, -8], batch: RaggedBatch(lengths: [1]),
+        var out = [Float](repeating: 0, count: 2), scratch = [Float](repeating: 0, count: 2 * computeThreads)
+        attentionForward(&out, qkv: [0.3, -1, 2, 5, 7, -8], scratch: &scratch, batch: RaggedBatch(lengths: [1]),
                          shape: AttentionShape(heads: 1, headDim: 2), alibiSlopes: [0.5])
         XCTAssertEqual(out, [7, -8])
-        XCTAssertEqual(probs, [1])
     }
 
     func testALiBiSlopesAsUpstream() {
@@ -185,5 +183,26 @@ final class KernelGradientTests: XCTestCase {
         var g: [Float] = [3, 4]
         XCTAssertEqual(clipGradNorm(&g, count: 2, maxNorm: 1), 5)
         XCTAssertEqual(g[0], 3 / (5 + 1e-6), accuracy: 1e-6)
+    }
+}
+
+final class FastMathTests: XCTestCase {
+    func testFastExpMatchesLibm() {
+        for i in -800...800 {
+            let x = Float(i) / 10
+            let e = Float(exp(Double(x)))
+            XCTAssertEqual(fastExp(x), e, accuracy: e * 1e-6, "exp(\(x))")
+        }
+        XCTAssertEqual(fastExp(0), 1)
+    }
+
+    func testGeluMatchesErfDefinition() {
+        for i in -60...60 {
+            let x = Double(i) / 10
+            let exact = 0.5 * x * (1 + erf(x / 2.0.squareRoot()))
+            var out: [Float] = [0]
+            geluForward(&out, [Float(x)], count: 1)
+            XCTAssertEqual(Double(out[0]), exact, accuracy: 1e-6, "gelu(\(x))")
+        }
     }
 }

@@ -99,6 +99,23 @@ final class S3StoreTests: XCTestCase {
         XCTAssertEqual(listed.last?.size, Int64(keys.last!.utf8.count))
     }
 
+    /// The ingest path end to end: an HTTP source that resets mid-body, streamed into a multipart upload.
+    func testIngestFromFlakyHTTPIntoMultipartObject() throws {
+        let s = try store(prefix: "ingest")
+        let web = try FaultServer()
+        defer { web.stop() }
+        let body = patternBytes((11 << 20) + 5, seed: 11)
+        try write(body, to: web.root.appendingPathComponent("f.jsonl.gz"))
+        let plan = IngestPlan(transfers: [PlannedTransfer(name: "f", source: .http(web.base + "/fault/reset/f.jsonl.gz"),
+                                                          key: "data/f.json.gz", size: nil, sha256: nil)])
+        let ingester = Ingester(store: s, http: quickHTTP(), logger: .init(label: "test"),
+                                progress: IngestProgress(logger: .init(label: "test"), interactive: false))
+        let report = ingester.run(plan)
+        XCTAssertEqual(report.failures.map(\.reason), [])
+        XCTAssertEqual(try s.getData(key: "data/f.json.gz"), body)
+        XCTAssertEqual(ingester.run(plan).outcomes.first?.outcome, .alreadyPresent(bytes: Int64(body.count)))
+    }
+
     func testWrongSecretIsRejectedWithoutLeakingIt() throws {
         let wrong = "not-the-secret-" + UUID().uuidString
         let s = try store(prefix: "denied", secret: wrong)

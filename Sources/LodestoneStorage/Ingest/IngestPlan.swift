@@ -22,6 +22,13 @@ public struct IngestPlan: Sendable {
 }
 
 public enum IngestPlanner {
+    /// A local source's size is known up front (an HTTP one only when the transfer starts).
+    static func localFileSize(_ source: DataSource) -> Int64? {
+        guard case .file(let path) = source,
+              let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber else { return nil }
+        return size.int64Value
+    }
+
     /// Store key of a manifest row.
     public static func key(forDataset name: String) -> String { "data/\(name).json.gz" }
 
@@ -57,7 +64,8 @@ public enum IngestPlanner {
                 plan.skipped.append((row.name, "no download link in \((row.manifest as NSString).lastPathComponent)"))
                 continue
             }
-            plan.transfers.append(PlannedTransfer(name: row.name, source: source, key: key(forDataset: row.name), size: nil, sha256: nil))
+            plan.transfers.append(PlannedTransfer(name: row.name, source: source, key: key(forDataset: row.name),
+                                                  size: localFileSize(source), sha256: nil))
         }
         for repo in manifests.repos {
             let wholeRepo = selected(repo.folder, repo.repo)

@@ -81,6 +81,7 @@ public final class IngestProgress: @unchecked Sendable {
         var line = "total: \(doneObjects)/\(totalObjects) objects, \(formatBytes(bytes))"
         if plannedBytes > 0 { line += " of ≥\(formatBytes(plannedBytes))" }
         line += ", \(formatRate(rate))"
+        if plannedBytes > bytes && rate > 0 { line += ", ETA ≥\(formatDuration(Double(plannedBytes - bytes) / rate))" }
         return line
     }
 

@@ -1,5 +1,8 @@
 import CCurl
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One libcurl easy handle plus the state its callbacks fill: response status, headers and the
 /// body destination. Callbacks reach this object through the userdata pointer, so it must stay alive
@@ -19,7 +22,12 @@ final class CurlTransfer {
     private var uploadOffset = 0
     private(set) var bytesReceived: Int64 = 0
 
-    static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+    /// libcurl's global setup, once. SIGPIPE is ignored because with CURLOPT_NOSIGNAL (needed in threads)
+    /// a write to a connection the peer closed would otherwise kill the process instead of failing the transfer.
+    static let globalInit: Void = {
+        signal(SIGPIPE, SIG_IGN)
+        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+    }()
 
     init() {
         _ = Self.globalInit

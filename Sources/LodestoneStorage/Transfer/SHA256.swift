@@ -25,9 +25,10 @@ public struct SHA256 {
             let n = min(64 - blockFill, bytes.count)
             for j in 0..<n { block[blockFill + j] = bytes[j] }
             blockFill += n; i = n
-            if blockFill == 64 { block.withUnsafeBytes { compress($0.baseAddress!) }; blockFill = 0 }
+            if blockFill == 64 { block.withUnsafeBytes { h = Self.compress(h, $0.baseAddress!, blocks: 1) }; blockFill = 0 }
         }
-        while bytes.count - i >= 64 { compress(bytes.baseAddress! + i); i += 64 }
+        let whole = (bytes.count - i) / 64
+        if whole > 0 { h = Self.compress(h, bytes.baseAddress! + i, blocks: whole); i += whole * 64 }
         for j in i..<bytes.count { block[blockFill] = bytes[j]; blockFill += 1 }
     }
 
@@ -48,28 +49,35 @@ public struct SHA256 {
         }.joined()
     }
 
-    private mutating func compress(_ p: UnsafeRawPointer) {
-        let state = h
-        h = withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            for t in 0..<16 { w[t] = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: t * 4, as: UInt32.self)) }
-            for t in 16..<64 {
-                let s0 = w[t-15].rotr(7) ^ w[t-15].rotr(18) ^ (w[t-15] >> 3)
-                let s1 = w[t-2].rotr(17) ^ w[t-2].rotr(19) ^ (w[t-2] >> 10)
-                w[t] = w[t-16] &+ s0 &+ w[t-7] &+ s1
-            }
-            var (a, b, c, d, e, f, g, hh) = state
-            Self.k.withUnsafeBufferPointer { k in
-                for t in 0..<64 {
-                    let t1 = hh &+ (e.rotr(6) ^ e.rotr(11) ^ e.rotr(25)) &+ ((e & f) ^ (~e & g)) &+ k[t] &+ w[t]
-                    let t2 = (a.rotr(2) ^ a.rotr(13) ^ a.rotr(22)) &+ ((a & b) ^ (a & c) ^ (b & c))
-                    hh = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
+    typealias State = (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
+
+    /// Runs the compression function over `blocks` consecutive 64-byte blocks. The schedule lives in one
+    /// 64-word scratch buffer for the whole run (no allocation per block).
+    private static func compress(_ state: State, _ p: UnsafeRawPointer, blocks: Int) -> State {
+        var h = state
+        return withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+            k.withUnsafeBufferPointer { k in
+                for block in 0..<blocks {
+                    let base = p + block * 64
+                    for t in 0..<16 { w[t] = UInt32(bigEndian: base.loadUnaligned(fromByteOffset: t * 4, as: UInt32.self)) }
+                    for t in 16..<64 {
+                        let a = w[t - 15], b = w[t - 2]
+                        w[t] = w[t - 16] &+ (a.rotr(7) ^ a.rotr(18) ^ (a >> 3)) &+ w[t - 7] &+ (b.rotr(17) ^ b.rotr(19) ^ (b >> 10))
+                    }
+                    var (a, b, c, d, e, f, g, hh) = h
+                    for t in 0..<64 {
+                        let t1 = hh &+ (e.rotr(6) ^ e.rotr(11) ^ e.rotr(25)) &+ ((e & f) ^ (~e & g)) &+ k[t] &+ w[t]
+                        let t2 = (a.rotr(2) ^ a.rotr(13) ^ a.rotr(22)) &+ ((a & b) ^ (a & c) ^ (b & c))
+                        hh = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
+                    }
+                    h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e, h.5 &+ f, h.6 &+ g, h.7 &+ hh)
                 }
+                return h
             }
-            return (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ hh)
         }
     }
 }
 
 private extension UInt32 {
-    @inline(__always) func rotr(_ n: UInt32) -> UInt32 { (self >> n) | (self << (32 - n)) }
+    @inline(__always) func rotr(_ n: UInt32) -> UInt32 { (self &>> n) | (self &<< (32 &- n)) }
 }

@@ -30,7 +30,7 @@ final class PythonServer {
         }
         guard let json = try? JSONSerialization.jsonObject(with: line) as? [String: Any] else {
             process.terminate()
-            throw XCTSkip("never reached")  // replaced below by a failure
+            throw ServerError(message: "\(script) did not start (is python3 installed?)")
         }
         if let error = json["error"] as? String {
             process.terminate()

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Scripts/bench-train.sh — training throughput (forward, MNRL backward, clip, AdamW) of the Swift encoder
+# against a PyTorch implementation of the same model and step (Scripts/bench_train_torch.py), both on the
+# same number of threads, in one run. Prints pairs/s for both, the ratio, and the achieved GFLOP/s
+# (6 × non-embedding parameters × tokens / time) next to cblas_sgemm (torch.mm) GFLOP/s measured in the same process.
+#
+# Usage: Scripts/bench-train.sh            (MosaicBERT-base: 16 pairs × 128 tokens; small: 32 pairs × 64 tokens)
+# Env:   THREADS (2), STEPS_BASE (3), STEPS_SMALL (5), MODELS ("base small"),
+#        LODESTONE_BENCH_VENV (.build/bench-venv; torch is installed there from PyPI, or a local CPU wheel
+#        found through pip's find-links).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+THREADS=${THREADS:-2}
+STEPS_BASE=${STEPS_BASE:-3}
+STEPS_SMALL=${STEPS_SMALL:-5}
+MODELS=${MODELS:-"base small"}
+VENV=${LODESTONE_BENCH_VENV:-.build/bench-venv}
+export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
+
+# 1. PyTorch in a virtualenv (CPU build preferred when a local wheel is offered; otherwise PyPI's torch).
+if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
+  python3 -m venv "$VENV"
+  cpu_wheel=$(ls /opt/wheels/torch-*+cpu-*.whl 2>/dev/null | head -1 || true)
+  "$VENV/bin/pip" install -q numpy ${cpu_wheel:-torch}
+fi
+
+# 2. The Swift benchmark, optimised build.
+swift build -c release --product lodestone-bench >/dev/null
+BENCH=$(swift build -c release --show-bin-path)/lodestone-bench
+
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+echo "bench-train: threads=$THREADS, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+for model in $MODELS; do
+  if [ "$model" = base ]; then batch=16 seq=128 steps=$STEPS_BASE; else batch=32 seq=64 steps=$STEPS_SMALL; fi
+  swift_line=$("$BENCH" --model "$model" --batch $batch --seq $seq --steps "$steps" --threads "$THREADS")
+  torch_line=$("$VENV/bin/python" Scripts/bench_train_torch.py --model "$model" --batch $batch --seq $seq --steps "$steps" --threads "$THREADS")
+  echo "$swift_line"
+  echo "$torch_line"
+  s=$(field pairs_per_s "$swift_line"); t=$(field pairs_per_s "$torch_line")
+  printf '%s: swift %.2f pairs/s (%s GFLOP/s, cblas_sgemm %s GFLOP/s) | pytorch %.2f pairs/s (%s GFLOP/s, torch.mm %s GFLOP/s) | ratio swift/pytorch %.2fx\n' \
+    "$model" "$s" "$(field gflops "$swift_line")" "$(field sgemm_gflops "$swift_line")" \
+    "$t" "$(field gflops "$torch_line")" "$(field mm_gflops "$torch_line")" "$(python3 -c "print($s/$t)")"
+done
