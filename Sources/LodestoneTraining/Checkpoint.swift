@@ -63,8 +63,13 @@ public final class Checkpointer {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try store.putData(key: prefix + name + "/state.json", try encoder.encode(state))
         try store.putData(key: prefix + "LATEST", Data((name + "\n").utf8))
+        var old = Set<String>()
         for object in try store.list(prefix: prefix + "ckpt-") where !object.key.hasPrefix(prefix + name + "/") {
             try? store.delete(key: object.key)
+            old.insert(String(object.key.dropFirst(prefix.count).prefix { $0 != "/" }))
+        }
+        if let local = store as? LocalStore {   // a directory store keeps empty folders behind: tidy them
+            for folder in old { try? FileManager.default.removeItem(at: local.root.appendingPathComponent(prefix + folder)) }
         }
     }
 

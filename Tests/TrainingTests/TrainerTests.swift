@@ -51,6 +51,8 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(rows.map(\.learningRate), [0, lr / 2, lr, lr, lr * 2 / 3, lr / 3, lr, lr * 2 / 3, lr / 3, lr, lr * 2 / 3, lr / 3].map { Double(String(format: "%.6g", $0))! })
         XCTAssertTrue(XMLParser(contentsOf: run.trainer.lossPlotURL)!.parse(), "loss.svg is well-formed XML")
         XCTAssertTrue(FileManager.default.fileExists(atPath: run.trainer.modelURL.appendingPathComponent("weights.txt").path))
+        let kept = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("checkpoints").path).sorted()
+        XCTAssertEqual(kept, ["LATEST", "ckpt-000004"], "one checkpoint per succeeded epoch, only the newest kept")
         XCTAssertEqual(run.model.p.count, 8)
         XCTAssertNotEqual(run.model.p, ToyModel().p, "training changed the parameters")
     }
