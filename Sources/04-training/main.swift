@@ -24,6 +24,8 @@ struct Training: ParsableCommand {
 
     @Option(help: "Object store with data/…json.gz: a local directory or s3://bucket/prefix.")
     var store = "data/store"
+    @Option(name: .customLong("endpoint-url"), help: "S3 endpoint URL for s3:// stores (default: $AWS_ENDPOINT_URL).")
+    var endpointURL: String?
     @Option(help: "data_records.json (from 02); when the file does not exist, the store's copy is read.")
     var records = "data/data_records.json"
     @Option(help: "Model directory from 03-mosaic-model.")
@@ -38,7 +40,7 @@ struct Training: ParsableCommand {
     var resume = false
     @Flag(help: "Start over even though a checkpoint exists (it is replaced by the new run's).")
     var restart = false
-    @Option(help: "BLAS threads (default: the number of cores).")
+    @Option(help: "OpenBLAS threads.")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Pairs per batch (default 16).") var batchSize: Int?
@@ -75,7 +77,7 @@ struct Training: ParsableCommand {
         log.info("schedule: \(hp.cycles) cycles × \(hp.chunks) chunks × \(hp.epochs) epochs × \(hp.stepsPerEpoch) steps, batch \(hp.batchSize), lr \(hp.learningRate)")
 
         // 2. The data: every file of data_records.json, weighted by its records.
-        let dataStore = try openStore(store)
+        let dataStore = try openStore(store, endpointURL: endpointURL)
         let files = try loadDataFiles(store: dataStore, recordsFile: URL(fileURLWithPath: records))
         log.info("data: \(files.count) files, \(files.map(\.records).reduce(0, +)) records in \(dataStore)")
 
@@ -90,7 +92,7 @@ struct Training: ParsableCommand {
 
         // 5. The trainer, its checkpoints, and where a previous run stopped.
         let outputURL = URL(fileURLWithPath: output)
-        let checkpoints = try checkpointStore.map { Checkpointer(store: try openStore($0)) }
+        let checkpoints = try checkpointStore.map { Checkpointer(store: try openStore($0, endpointURL: endpointURL)) }
             ?? Checkpointer(store: try LocalStore(root: outputURL.appendingPathComponent("checkpoints")))
         var options = TrainerOptions(config: hp, outputDirectory: outputURL)
         options.faults = try FaultPlan.fromEnvironment()
