@@ -77,7 +77,11 @@ public func streamVerified(from source: DataSource, http: HTTPClient, headers: [
 
 /// Hashes an object already in a store (to decide whether a rerun may skip it).
 public func sha256(of store: ObjectStore, key: String) throws -> String {
-    let reader = try store.openReader(key: key)
+    try sha256(of: try store.openReader(key: key))
+}
+
+/// SHA-256 (hex) of everything `reader` yields; closes it.
+public func sha256(of reader: ByteReader) throws -> String {
     defer { reader.close() }
     var hasher = SHA256()
     let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
