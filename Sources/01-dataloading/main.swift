@@ -1,2 +1,97 @@
+// 01-dataloading — the Dataloading notebook.
+//
+// Pulls every training file named in the manifests into one object store, streaming each body straight
+// into the store (no full local copy, bounded memory):
+//   reads   <manifests>/GoogleSheets_datasets.tsv, HuggingFace_datasets.tsv (Name → download link)
+//           <manifests>/HuggingFace_repos.tsv (Hub dataset repos, pulled file by file minus exclusions)
+//   writes  <store>/data/<Name>.json.gz and <store>/data/<repo-name>/<file>.json.gz
+// Reruns skip complete objects; a killed run leaves no partial object under a final key.
+import ArgumentParser
+import Foundation
 import LodestoneCore
-print("01-dataloading: not built yet")
+import Logging
+
+struct Dataloading: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "01-dataloading",
+        abstract: "Stream the training data named in the manifests into an object store (local directory or S3).")
+
+    @Option(help: "Directory holding the manifests (whichever of GoogleSheets_datasets.tsv, HuggingFace_datasets.tsv, HuggingFace_repos.tsv exist).")
+    var manifests = "data"
+
+    @Option(help: "Destination store: a local directory or s3://bucket/prefix (credentials from AWS_* variables).")
+    var store = "data/store"
+
+    @Option(help: "S3 endpoint for S3-compatible services (default: $AWS_ENDPOINT_URL; path-style addressing).")
+    var endpointURL: String?
+
+    @Option(help: "Hugging Face Hub endpoint (default: $HF_ENDPOINT or https://huggingface.co; $HF_TOKEN is sent as a bearer token).")
+    var hubEndpoint: String?
+
+    @Option(help: "Parallel transfers.")
+    var jobs = 4
+
+    @Option(help: "Seconds without a byte before a transfer is aborted and retried.")
+    var stallTimeout = 60.0
+
+    @Option(help: "Attempts per request before a transfer fails (exponential backoff, Retry-After honoured).")
+    var retries = 6
+
+    @Flag(help: "Print the plan (name, source, destination, size if known) and transfer nothing.")
+    var dryRun = false
+
+    @Option(parsing: .upToNextOption, help: "Only these names: manifest Names, repo folders or repos, or <folder>/<file>.")
+    var only: [String] = []
+
+    @Flag(help: "Skip existing objects on size alone, without re-hashing those whose sha256 is known.")
+    var noVerifyExisting = false
+
+    @Flag(help: "Local store only: fsync each object before committing it (survives power loss; costs disk-bound speed). A killed process never leaves a partial object either way.")
+    var fsync = false
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard stallTimeout > 0 else { throw ValidationError("--stall-timeout must be positive") }
+        guard retries >= 1 else { throw ValidationError("--retries must be at least 1") }
+    }
+
+    func run() throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let logger = Logger(label: "01-dataloading")
+        let http = HTTPClient(retry: RetryPolicy(maxAttempts: retries, stallTimeout: stallTimeout), logger: logger)
+
+        // 1. Read the manifests, like pandas read_csv(index_col=0, sep='\t'); a bad one stops here, before any write.
+        let found: Manifests
+        do { found = try Manifests.load(directory: URL(fileURLWithPath: manifests)) } catch {
+            logger.error("\(error)"); throw ExitCode(2)
+        }
+        logger.info("manifests: \(found.datasets.count) dataset rows, \(found.repos.count) Hub repos")
+
+        // 2. Open the store: a local directory or s3://bucket/prefix.
+        let destination = try openStore(store, endpointURL: endpointURL, http: http)
+        (destination as? LocalStore)?.syncOnCommit = fsync
+
+        // 3. Plan: manifest rows → data/<Name>.json.gz; Hub repo listings → data/<repo-name>/<file>.json.gz.
+        let hub = HubClient(endpoint: hubEndpoint, http: http)
+        let plan = try IngestPlanner.plan(found, hub: hub, only: only)
+
+        // 4. With --dry-run, show the plan and stop.
+        if dryRun {
+            IngestText.planLines(plan, store: destination).forEach { print($0) }
+            if !plan.failures.isEmpty { throw ExitCode(1) }
+            return
+        }
+
+        // 5. Transfer: `--jobs` at a time, retried, verified, committed atomically; complete objects are skipped.
+        let ingester = Ingester(store: destination, http: http, logger: logger, progress: IngestProgress(logger: logger))
+        ingester.jobs = jobs
+        ingester.verifyExisting = !noVerifyExisting
+        let report = ingester.run(plan)
+
+        // 6. Summary ("N objects, X GB in the store"), failures with reasons; non-zero exit if any failed.
+        IngestText.summaryLines(report, store: destination).forEach { print($0) }
+        if !report.failures.isEmpty { throw ExitCode(1) }
+    }
+}
+
+Dataloading.main()

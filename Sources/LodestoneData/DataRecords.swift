@@ -1,0 +1,158 @@
+import Foundation
+import LodestoneStorage
+
+/// `data_records.json`: `{key relative to data/: count}`, keys sorted — the original's format, which the trainer
+/// reads to weight each file. The counts come from `RecordParser`, so they equal what the trainer yields.
+public enum DataRecords {
+    /// Store key of the copy the trainer reads.
+    public static let storeKey = "data_records.json"
+    /// Store prefix under which the training files live.
+    public static let dataPrefix = "data/"
+
+    /// Parses a `data_records.json` (this project's or the original's: any JSON object of integer counts).
+    public static func decode(_ data: Data, name: String) throws -> [String: Int] {
+        let object: Any
+        do { object = try JSONSerialization.jsonObject(with: data) } catch {
+            throw DataError.badRecordsFile(name: name, reason: "not valid JSON (\(error.localizedDescription))")
+        }
+        guard let dict = object as? [String: Any] else {
+            throw DataError.badRecordsFile(name: name, reason: "expected a JSON object {key: count}")
+        }
+        var counts: [String: Int] = [:]
+        for (key, value) in dict {
+            guard let number = value as? NSNumber, number.doubleValue == Double(number.int64Value), number.int64Value >= 0 else {
+                throw DataError.badRecordsFile(name: name, reason: "key '\(key)': count must be a non-negative integer")
+            }
+            counts[key] = number.intValue
+        }
+        return counts
+    }
+
+    /// Encodes counts as sorted-key JSON, one key per line (diffable, and readable by `json.load`).
+    public static func encode(_ counts: [String: Int]) -> Data {
+        let body = counts.keys.sorted().map { "    \(jsonString($0)): \(counts[$0]!)" }.joined(separator: ",\n")
+        return Data((counts.isEmpty ? "{}\n" : "{\n\(body)\n}\n").utf8)
+    }
+
+    /// Reads the store's `data_records.json` (what the trainer does).
+    public static func read(store: ObjectStore, key: String = storeKey) throws -> [String: Int] {
+        try decode(try store.getData(key: key), name: "\(store)/\(key)")
+    }
+
+    /// Reads a local `data_records.json`; nil when the file does not exist.
+    public static func read(file: URL) throws -> [String: Int]? {
+        guard FileManager.default.fileExists(atPath: file.path) else { return nil }
+        return try decode(try Data(contentsOf: file), name: file.path)
+    }
+
+    /// The previous run's local file (ours or the original's), for reporting changes; an unreadable one is
+    /// reported through `warn` and replaced.
+    public static func readPrevious(file: URL, warn: (String) -> Void) -> [String: Int]? {
+        do { return try read(file: file) } catch {
+            warn("\(error); it will be replaced")
+            return nil
+        }
+    }
+
+    /// Writes the counts to `file` and to the store, each atomically (temporary name, then rename/commit).
+    public static func write(_ counts: [String: Int], file: URL, store: ObjectStore) throws {
+        let data = encode(counts)
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try data.write(to: file, options: .atomic)
+        try store.putData(key: storeKey, data)
+    }
+
+    /// The key relative to `data/` (the form data_records.json uses).
+    public static func relativeKey(_ key: String) -> String {
+        key.hasPrefix(dataPrefix) ? String(key.dropFirst(dataPrefix.count)) : key
+    }
+
+    /// Every training object under `data/`: `*.json.gz` or `*.jsonl.gz`, minus `exclude`
+    /// (given relative to `data/`, or as full keys).
+    public static func listTrainingObjects(store: ObjectStore, exclude: [String]) throws -> [ObjectInfo] {
+        let excluded = Set(exclude.map(relativeKey))
+        return try store.list(prefix: dataPrefix).filter { info in
+            (info.key.hasSuffix(".json.gz") || info.key.hasSuffix(".jsonl.gz")) && !excluded.contains(relativeKey(info.key))
+        }
+    }
+
+    static func jsonString(_ s: String) -> String {
+        let data = try! JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])
+        return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
+    }
+}
+
+/// The sidecar beside `data_records.json`: per key the object's size and ETag/mtime when counted, its format and
+/// line statistics. A rerun recounts only objects whose size or ETag changed.
+public struct RecordsSidecar: Codable, Equatable, Sendable {
+    public struct Entry: Codable, Equatable, Sendable {
+        public var size: Int64
+        public var etag: String?
+        public var format: String
+        public var records: Int
+        public var lines: Int
+        public var blankLines: Int
+        public var malformedLines: Int
+        public var malformedSamples: [MalformedLine]?
+    }
+
+    public static let currentVersion = 1
+    public static let storeKey = "data_records.sidecar.json"
+
+    public var version = RecordsSidecar.currentVersion
+    public var entries: [String: Entry] = [:]
+
+    public init() {}
+
+    /// The sidecar file for a given `data_records.json` path: `…/data_records.sidecar.json`.
+    public static func file(for output: URL) -> URL {
+        let name = output.deletingPathExtension().lastPathComponent + ".sidecar.json"
+        return output.deletingLastPathComponent().appendingPathComponent(name)
+    }
+
+    /// Loads the sidecar from `file`, else from the store; nil when there is none or it is from another
+    /// version (then everything is recounted). Unreadable sidecars are reported through `warn`, never fatal.
+    public static func load(file: URL, store: ObjectStore, warn: (String) -> Void) -> RecordsSidecar? {
+        var data: Data? = try? Data(contentsOf: file)
+        var name = file.path
+        if data == nil, (try? store.head(key: storeKey)) != nil {
+            data = try? store.getData(key: storeKey)
+            name = "\(store)/\(storeKey)"
+        }
+        guard let data else { return nil }
+        do {
+            let sidecar = try JSONDecoder().decode(RecordsSidecar.self, from: data)
+            guard sidecar.version == currentVersion else {
+                warn("\(name): sidecar version \(sidecar.version), expected \(currentVersion): recounting everything")
+                return nil
+            }
+            return sidecar
+        } catch {
+            warn("\(name): unreadable sidecar (\(error)): recounting everything")
+            return nil
+        }
+    }
+
+    public func save(file: URL, store: ObjectStore) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(self)
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try data.write(to: file, options: .atomic)
+        try store.putData(key: Self.storeKey, data)
+    }
+
+    /// The entry still valid for `info` (same size and ETag/mtime), if any.
+    public func reusable(_ info: ObjectInfo) -> Entry? {
+        guard let entry = entries[DataRecords.relativeKey(info.key)], entry.size == info.size,
+              let etag = entry.etag, etag == info.etag else { return nil }
+        return entry
+    }
+
+    public mutating func record(_ count: RecordCount, info: ObjectInfo) {
+        entries[DataRecords.relativeKey(info.key)] = Entry(
+            size: info.size, etag: info.etag, format: count.format, records: count.records, lines: count.lines,
+            blankLines: count.blankLines, malformedLines: count.malformedLines,
+            malformedSamples: count.malformedSamples.isEmpty ? nil : count.malformedSamples)
+    }
+}

@@ -1,1 +1,0 @@
-// LodestoneData: see the module's files.

@@ -1,0 +1,75 @@
+// A model directory ready to embed text: tokenizer + encoder + max_seq_length. Texts are tokenized,
+// sorted by length into batches (so a batch wastes nothing on ragged rows), and returned in input order.
+import Foundation
+import LodestoneText
+
+public final class SentenceModel {
+    public let config: EncoderConfig
+    public let encoder: SentenceEncoder
+    public let tokenizer: WordPieceTokenizer
+    /// Tokens per text, [CLS] and [SEP] included.
+    public let maxSeqLength: Int
+
+    public init(config: EncoderConfig, encoder: SentenceEncoder, tokenizer: WordPieceTokenizer, maxSeqLength: Int) {
+        self.config = config
+        self.encoder = encoder
+        self.tokenizer = tokenizer
+        // Classic BERT cannot see past its position table.
+        self.maxSeqLength = config.isMosaic ? maxSeqLength : min(maxSeqLength, config.maxPositionEmbeddings)
+    }
+
+    /// Loads a sentence-transformers directory (ours, or one written by Python); `maxSeqLength` overrides
+    /// the directory's sentence_bert_config.json.
+    public static func load(_ directory: URL, maxSeqLength: Int? = nil) throws -> SentenceModel {
+        let dir = try SentenceTransformerDirectory.read(directory)
+        let encoder = try SentenceEncoder(config: dir.config, weights: Dictionary(dir.weights, uniquingKeysWith: { a, _ in a }))
+        return SentenceModel(config: dir.config, encoder: encoder, tokenizer: dir.tokenizer,
+                             maxSeqLength: maxSeqLength ?? dir.maxSeqLength)
+    }
+
+    public var dimension: Int { config.hidden }
+
+    public func tokenize(_ texts: [String]) -> [[Int32]] {
+        texts.map { tokenizer.encode($0, maxLength: maxSeqLength) }
+    }
+
+    /// Normalized embeddings of `texts`, in input order. `progress` is told how many texts are done.
+    public func embed(_ texts: [String], batchSize: Int = 32, progress: ((Int) -> Void)? = nil) throws -> [[Float]] {
+        try embed(tokenized: tokenize(texts), batchSize: batchSize, progress: progress)
+    }
+
+    public func embed(tokenized: [[Int32]], batchSize: Int = 32, progress: ((Int) -> Void)? = nil) throws -> [[Float]] {
+        let order = tokenized.indices.sorted { tokenized[$0].count > tokenized[$1].count }
+        var out = [[Float]](repeating: [], count: tokenized.count)
+        var done = 0
+        for start in stride(from: 0, to: order.count, by: max(1, batchSize)) {
+            let rows = Array(order[start..<min(order.count, start + max(1, batchSize))])
+            let embeddings = try encoder.embed(rows.map { tokenized[$0] })
+            for (row, embedding) in zip(rows, embeddings) { out[row] = embedding }
+            done += rows.count
+            progress?(done)
+        }
+        return out
+    }
+
+    /// Forward FLOPs of embedding these token lists: 2 per multiply-add in the dense layers
+    /// (non-embedding parameters × tokens) plus QKᵀ and PV in attention (4 · L² · hidden per layer).
+    public func forwardFLOPs(_ tokenized: [[Int32]]) -> Double {
+        let c = config
+        let perLayerDense = Double(c.hidden * 3 * c.hidden + c.hidden * c.hidden
+                                   + (c.isMosaic ? 2 : 1) * c.hidden * c.intermediate + c.intermediate * c.hidden)
+        var flops = 0.0
+        for ids in tokenized {
+            let L = Double(ids.count)
+            flops += Double(c.layers) * (2 * perLayerDense * L + 4 * L * L * Double(c.hidden))
+        }
+        return flops
+    }
+}
+
+/// Cosine similarity of two vectors (embeddings are normalized already, but stay honest).
+public func cosineSimilarity(_ a: [Float], _ b: [Float]) -> Float {
+    var dot: Float = 0, na: Float = 0, nb: Float = 0
+    for i in 0..<min(a.count, b.count) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i] }
+    return dot / max((na * nb).squareRoot(), 1e-12)
+}

@@ -1,1 +1,0 @@
-// LodestoneReport: see the module's files.

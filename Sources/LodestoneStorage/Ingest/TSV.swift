@@ -1,0 +1,100 @@
+import Foundation
+
+/// A manifest problem, reported as one line naming the file, line and column.
+public struct ManifestError: Error, CustomStringConvertible, Equatable {
+    public var file: String
+    public var line: Int
+    /// A column name (`Download link`) or a character position (`col 17`).
+    public var column: String
+    public var message: String
+    public var description: String { "\(file):\(line): column \(column): \(message)" }
+}
+
+/// A tab-separated table read the way pandas `read_csv(sep='\t')` reads the original manifests:
+/// the first record is the header; a field that starts with `"` is quoted, may hold tabs and newlines,
+/// and writes a literal quote as `""`. Lines that are entirely empty are skipped.
+public struct TSVTable {
+    public var header: [String]
+    /// Each record with the (1-based) line it starts on.
+    public var rows: [(line: Int, fields: [String])]
+
+    public static func parse(_ text: String, file: String) throws -> TSVTable {
+        var records: [(line: Int, fields: [String])] = []
+        var fields: [String] = []
+        var field = ""
+        var line = 1, col = 1
+        var recordLine = 1
+        var inQuotes = false, quoteLine = 0, quoteCol = 0
+        var atFieldStart = true
+        var chars = Array(text.unicodeScalars)
+        if chars.first == "\u{FEFF}" { chars.removeFirst() }
+        var i = 0
+
+        func endRecord() {
+            fields.append(field); field = ""
+            if !(fields.count == 1 && fields[0].isEmpty) { records.append((recordLine, fields)) }
+            fields = []
+        }
+
+        while i < chars.count {
+            let c = chars[i]
+            if inQuotes {
+                if c == "\"" {
+                    if i + 1 < chars.count && chars[i + 1] == "\"" { field.unicodeScalars.append("\""); i += 2; col += 2; continue }
+                    inQuotes = false
+                    // After the closing quote only a separator or the end of the record may follow.
+                    if i + 1 < chars.count && !["\t", "\n", "\r"].contains(chars[i + 1]) {
+                        throw ManifestError(file: file, line: line, column: "col \(col + 1)",
+                                            message: "unexpected character after closing quote")
+                    }
+                } else {
+                    field.unicodeScalars.append(c)
+                    if c == "\n" { line += 1; col = 0 }
+                }
+                i += 1; col += 1
+                continue
+            }
+            switch c {
+            case "\"" where atFieldStart:
+                inQuotes = true; quoteLine = line; quoteCol = col
+                atFieldStart = false
+            case "\t":
+                fields.append(field); field = ""; atFieldStart = true
+            case "\r" where i + 1 < chars.count && chars[i + 1] == "\n":
+                break
+            case "\n", "\r":
+                endRecord(); atFieldStart = true
+                line += 1; col = 0; recordLine = line
+            default:
+                field.unicodeScalars.append(c); atFieldStart = false
+            }
+            i += 1; col += 1
+        }
+        if inQuotes {
+            throw ManifestError(file: file, line: quoteLine, column: "col \(quoteCol)", message: "unterminated quoted field")
+        }
+        if !field.isEmpty || !fields.isEmpty { endRecord() }
+        guard let first = records.first else {
+            throw ManifestError(file: file, line: 1, column: "-", message: "empty file (expected a header line)")
+        }
+        let header = first.fields.map { $0.trimmingCharacters(in: .whitespaces) }
+        var rows: [(line: Int, fields: [String])] = []
+        for r in records.dropFirst() {
+            if r.fields.count > header.count {
+                throw ManifestError(file: file, line: r.line, column: "col \(header.count + 1)",
+                                    message: "expected \(header.count) fields, saw \(r.fields.count)")
+            }
+            rows.append((r.line, r.fields + Array(repeating: "", count: header.count - r.fields.count)))
+        }
+        return TSVTable(header: header, rows: rows)
+    }
+
+    /// The index of a required column, or an error naming it.
+    public func column(_ name: String, file: String) throws -> Int {
+        guard let i = header.firstIndex(of: name) else {
+            throw ManifestError(file: file, line: 1, column: name,
+                                message: "missing column (header has: \(header.joined(separator: ", ")))")
+        }
+        return i
+    }
+}

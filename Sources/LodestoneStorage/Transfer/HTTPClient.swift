@@ -1,0 +1,144 @@
+import CCurl
+import Foundation
+import Logging
+
+/// One HTTP request. `range` asks for bytes `lower..<upper` (open-ended when `upper` is nil).
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [String]
+    public var body: Data?
+    public var range: (lowerBound: Int64, upperBound: Int64?)?
+    var signing: SigV4Credentials?
+
+    public init(method: String = "GET", url: String, headers: [String] = [], body: Data? = nil) {
+        self.method = method; self.url = url; self.headers = headers; self.body = body
+    }
+}
+
+/// What libcurl's built-in Signature V4 needs. Kept out of every description and log line.
+struct SigV4Credentials: Sendable {
+    var accessKey: String
+    var secretKey: String
+    var region: String
+    var sigv4: String { "aws:amz:\(region):s3" }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: Data
+}
+
+/// When and how long to retry: connection errors, timeouts, stalls, HTTP 5xx and 429 are transient;
+/// the delay doubles from `baseDelay` up to `maxDelay`, and a server's Retry-After wins when given.
+public struct RetryPolicy: Sendable {
+    public var maxAttempts: Int
+    public var baseDelay: Double
+    public var maxDelay: Double
+    /// A transfer that delivers no byte for this long is aborted and retried.
+    public var stallTimeout: Double
+
+    public init(maxAttempts: Int = 6, baseDelay: Double = 1, maxDelay: Double = 60, stallTimeout: Double = 60) {
+        self.maxAttempts = maxAttempts; self.baseDelay = baseDelay; self.maxDelay = maxDelay; self.stallTimeout = stallTimeout
+    }
+
+    func delay(attempt: Int, retryAfter: String?) -> Double {
+        if let s = retryAfter?.trimmingCharacters(in: .whitespaces), let secs = Double(s) { return min(max(secs, 0), 600) }
+        let exp = baseDelay * pow(2, Double(max(0, attempt - 1)))
+        return min(maxDelay, exp) * Double.random(in: 0.8...1.0)
+    }
+
+    static func isTransient(status: Int) -> Bool { status == 429 || status == 408 || (500..<600).contains(status) }
+
+    static func isTransient(_ code: CURLcode) -> Bool {
+        switch code {
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_OPERATION_TIMEDOUT, CURLE_PARTIAL_FILE,
+             CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_HTTP2, CURLE_HTTP2_STREAM,
+             CURLE_SSL_CONNECT_ERROR, CURLE_ABORTED_BY_CALLBACK:
+            return true
+        default: return false
+        }
+    }
+}
+
+/// URL as shown in logs and errors: user:password and query strings (signed URLs, tokens) removed.
+public func redactedURL(_ url: String) -> String {
+    guard var c = URLComponents(string: url) else { return url.split(separator: "?").first.map(String.init) ?? url }
+    c.user = nil; c.password = nil
+    if c.query != nil { c.query = nil }
+    return c.string ?? url
+}
+
+/// HTTP on libcurl: small requests with retries (`send`) and streaming bodies (`openStream`).
+/// Handles are pooled so connections are reused across requests.
+public final class HTTPClient: @unchecked Sendable {
+    public var retry: RetryPolicy
+    let logger: Logger
+    private var pool: [CurlTransfer] = []
+    private let lock = NSLock()
+
+    public init(retry: RetryPolicy = RetryPolicy(), logger: Logger = Logger(label: "lodestone.http")) {
+        self.retry = retry; self.logger = logger
+    }
+
+    func checkout() -> CurlTransfer {
+        lock.lock(); defer { lock.unlock() }
+        return pool.popLast() ?? CurlTransfer()
+    }
+
+    func checkin(_ t: CurlTransfer) {
+        t.onBody = nil
+        lock.lock(); defer { lock.unlock() }
+        if pool.count < 16 { pool.append(t) }
+    }
+
+    /// Sends a request whose response body fits in memory, retrying transient failures.
+    /// Returns the final response whatever its status (the caller decides what a 404 means).
+    public func send(_ request: HTTPRequest) throws -> HTTPResponse {
+        let shown = redactedURL(request.url)
+        var attempt = 0
+        while true {
+            attempt += 1
+            let t = checkout()
+            defer { checkin(t) }
+            var body = Data()
+            t.configure(request, stallSeconds: Int(retry.stallTimeout))
+            t.onBody = { chunk in body.append(contentsOf: chunk); return true }
+            let code = t.perform()
+            if code == CURLE_OK && !RetryPolicy.isTransient(status: t.status) {
+                return HTTPResponse(status: t.status, headers: t.headers, body: t.isSuccess ? body : t.errorBody)
+            }
+            let transient = code == CURLE_OK || RetryPolicy.isTransient(code)
+            let reason = code == CURLE_OK ? "HTTP \(t.status)" : CurlTransfer.message(code)
+            guard transient, attempt < retry.maxAttempts else {
+                if code == CURLE_OK {
+                    return HTTPResponse(status: t.status, headers: t.headers, body: t.errorBody)
+                }
+                throw StorageError.transport(url: shown, reason: "\(reason) (after \(attempt) attempts)")
+            }
+            let wait = retry.delay(attempt: attempt, retryAfter: t.headers["retry-after"])
+            logger.info("\(request.method) \(shown): \(reason); retry \(attempt) in \(String(format: "%.1f", wait)) s")
+            Thread.sleep(forTimeInterval: wait)
+        }
+    }
+
+    /// Opens a streaming GET; see `HTTPStream`.
+    public func openStream(_ request: HTTPRequest) throws -> HTTPStream {
+        try HTTPStream(client: self, request: request)
+    }
+}
+
+extension HTTPResponse {
+    /// A short, credential-free error for a non-2xx response: status plus S3's <Code>/<Message> when present.
+    func error(url: String) -> StorageError {
+        let text = String(decoding: body.prefix(2048), as: UTF8.self)
+        var message = ""
+        if let code = XMLScan.first("Code", in: text) {
+            message = code + (XMLScan.first("Message", in: text).map { ": " + $0 } ?? "")
+        } else {
+            message = text.split(separator: "\n").first.map { String($0.prefix(200)) } ?? ""
+        }
+        return .http(url: redactedURL(url), status: status, message: message)
+    }
+}

@@ -1,1 +1,0 @@
-// LodestoneText: see the module's files.

@@ -1,0 +1,135 @@
+import Foundation
+import LodestoneStorage
+import LodestoneReport
+
+/// Where training stands: the epoch to run (or in progress), the step inside it, and the running totals.
+public struct TrainerProgress: Codable, Equatable, Sendable {
+    public var cycle = 0, chunk = 0, epoch = 0
+    /// Steps already taken in the current epoch (non-zero only for a checkpoint inside an epoch).
+    public var stepInEpoch = 0
+    /// Steps of succeeded epochs: the number in train_logs.txt.
+    public var committedSteps = 0
+    /// Every step run, failed epochs included: the step column of loss.csv.
+    public var executedSteps = 0
+    public var succeededEpochs = 0, failedEpochs = 0
+    /// Lines in train_logs.txt at this point (extra lines from a killed run are dropped on resume).
+    public var logLines = 0
+    public var finished = false
+    public init() {}
+}
+
+/// The JSON half of a checkpoint (`state.json`); the floats go in `model.bin`.
+public struct CheckpointState: Codable, Sendable {
+    public var format = 1
+    public var progress: TrainerProgress
+    public var sampler: SamplerState
+    public var lossAverage: MovingAverage
+    public var config: TrainingConfig
+    public var parameterCount: Int
+    public var optimizerStep: Int
+    /// Checksum of model.bin, so a damaged file is refused rather than trained on.
+    public var weightsChecksum: UInt64
+}
+
+/// Checkpoints in an object store (a local directory is a `LocalStore`): `ckpt-NNNNNN/state.json` and
+/// `ckpt-NNNNNN/model.bin` (parameters, first moments, second moments as little-endian float32), then
+/// `LATEST` naming it. Each object is written atomically and LATEST last, so a kill at any moment leaves the
+/// previous checkpoint whole; older checkpoints are deleted after LATEST moves.
+public final class Checkpointer {
+    public let store: ObjectStore
+    public let prefix: String
+    private var sequence = 0
+
+    /// `prefix` is a key prefix inside the store ("" or ending in "/").
+    public init(store: ObjectStore, prefix: String = "") {
+        self.store = store
+        self.prefix = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
+    }
+
+    public var location: String { "\(store)/\(prefix)" }
+
+    public func save(_ state: CheckpointState, model: ModelTrainingState) throws {
+        var state = state
+        sequence += 1
+        let name = String(format: "ckpt-%06d", sequence)
+        state.weightsChecksum = Self.checksum([model.parameters, model.firstMoments, model.secondMoments])
+        state.optimizerStep = model.optimizerStep
+        state.parameterCount = model.parameters.count
+        let arrays = [model.parameters, model.firstMoments, model.secondMoments]
+        try store.write(key: prefix + name + "/model.bin", expectedSize: Int64(arrays.reduce(0) { $0 + $1.count * 4 })) { writer in
+            for array in arrays { try array.withUnsafeBytes { try writer.write($0) } }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try store.putData(key: prefix + name + "/state.json", try encoder.encode(state))
+        try store.putData(key: prefix + "LATEST", Data((name + "\n").utf8))
+        var old = Set<String>()
+        for object in try store.list(prefix: prefix + "ckpt-") where !object.key.hasPrefix(prefix + name + "/") {
+            try? store.delete(key: object.key)
+            old.insert(String(object.key.dropFirst(prefix.count).prefix { $0 != "/" }))
+        }
+        if let local = store as? LocalStore {   // a directory store keeps empty folders behind: tidy them
+            for folder in old { try? FileManager.default.removeItem(at: local.root.appendingPathComponent(prefix + folder)) }
+        }
+    }
+
+    /// The newest whole checkpoint, or nil when there is none.
+    public func loadLatest() throws -> (state: CheckpointState, model: ModelTrainingState)? {
+        guard try store.head(key: prefix + "LATEST") != nil else { return nil }
+        let name = String(decoding: try store.getData(key: prefix + "LATEST"), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let where_ = location + name
+        guard name.hasPrefix("ckpt-"), let number = Int(name.dropFirst(5)) else {
+            throw TrainingError.checkpoint(path: location + "LATEST", reason: "names '\(name)', not ckpt-NNNNNN")
+        }
+        let state: CheckpointState
+        do {
+            state = try JSONDecoder().decode(CheckpointState.self, from: try store.getData(key: prefix + name + "/state.json"))
+        } catch {
+            throw TrainingError.checkpoint(path: where_ + "/state.json", reason: "unreadable: \(error)")
+        }
+        let n = state.parameterCount
+        var arrays = [[Float]](repeating: [Float](repeating: 0, count: n), count: 3)
+        let reader = try store.openReader(key: prefix + name + "/model.bin")
+        defer { reader.close() }
+        for i in 0..<3 {
+            let got = try arrays[i].withUnsafeMutableBytes { try Self.readFully(reader, into: $0) }
+            if got != n * 4 {
+                throw TrainingError.checkpoint(path: where_ + "/model.bin", reason: "truncated at byte \(i * n * 4 + got) of \(3 * n * 4)")
+            }
+        }
+        var probe = [UInt8](repeating: 0, count: 1)
+        if try probe.withUnsafeMutableBytes({ try reader.read(into: $0) }) != 0 {
+            throw TrainingError.checkpoint(path: where_ + "/model.bin", reason: "longer than the \(3 * n * 4) bytes state.json promises")
+        }
+        if Self.checksum(arrays) != state.weightsChecksum {
+            throw TrainingError.checkpoint(path: where_ + "/model.bin", reason: "checksum mismatch: the file is damaged")
+        }
+        sequence = max(sequence, number)
+        return (state, ModelTrainingState(parameters: arrays[0], firstMoments: arrays[1], secondMoments: arrays[2],
+                                          optimizerStep: state.optimizerStep))
+    }
+
+    private static func readFully(_ reader: ByteReader, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        var filled = 0
+        while filled < buffer.count {
+            let n = try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
+            if n == 0 { break }
+            filled += n
+        }
+        return filled
+    }
+
+    /// FNV-1a over the 32-bit words of the arrays: cheap next to writing them, catches damaged files.
+    static func checksum(_ arrays: [[Float]]) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for array in arrays {
+            array.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: UInt32.self) { words in
+                    for w in words { h = (h ^ UInt64(w)) &* 0x100_0000_01B3 }
+                }
+            }
+        }
+        return h
+    }
+}

@@ -1,1 +1,0 @@
-// LodestoneTraining: see the module's files.

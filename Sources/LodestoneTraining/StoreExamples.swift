@@ -1,0 +1,32 @@
+import Foundation
+import LodestoneStorage
+import LodestoneData
+
+/// The training files and their weights: `data_records.json` from a local file when given and present,
+/// else from the store. Keys there are relative to `data/`; the store keys are `data/<key>`.
+public func loadDataFiles(store: ObjectStore, recordsFile: URL?) throws -> [DataFile] {
+    let counts = try recordsFile.flatMap { try DataRecords.read(file: $0) } ?? DataRecords.read(store: store)
+    guard !counts.isEmpty else { throw TrainingError.noData("data_records.json lists no files") }
+    return counts.keys.sorted().map { DataFile(key: DataRecords.dataPrefix + $0, records: counts[$0]!) }
+}
+
+/// Opens data files in the store: gunzip on the fly (GzipLineReader) and the record parsing that 02 counts with
+/// (RecordScanner), so a file yields exactly as many examples as data_records.json says.
+public func storeExampleOpener(store: ObjectStore) -> ExampleFileOpener {
+    { key in GzipExampleSource(try GzipLineReader(try store.openReader(key: key), name: "\(store)/\(key)")) }
+}
+
+/// One gzip JSON-lines object as lines of examples. Malformed lines yield nothing: 02 counted them apart.
+final class GzipExampleSource: ExampleLineSource {
+    private let reader: GzipLineReader
+    private var scanner = RecordScanner()
+
+    init(_ reader: GzipLineReader) { self.reader = reader }
+
+    func nextLine() throws -> [TrainingExample]? {
+        guard let line = try reader.nextLine() else { return nil }
+        return (try? scanner.examples(line)) ?? []
+    }
+
+    func close() { reader.close() }
+}

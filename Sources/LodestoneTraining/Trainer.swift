@@ -1,0 +1,273 @@
+import Foundation
+import LodestoneData
+import LodestoneReport
+import LodestoneModel
+
+/// How a run of the trainer ended.
+public enum TrainingStop: Equatable, Sendable {
+    /// Every cycle, chunk and epoch is done.
+    case finished
+    /// `max_steps` reached; a checkpoint was written, `--resume` continues.
+    case maxSteps
+    /// A second Ctrl-C; a checkpoint was written, `--resume` continues.
+    case interrupted
+}
+
+/// Outputs and knobs of a trainer run besides the hyperparameters.
+public struct TrainerOptions {
+    public var config: TrainingConfig
+    /// Local directory for train_logs.txt, loss.csv, loss.svg and model/.
+    public var outputDirectory: URL
+    public var faults = FaultPlan()
+    /// Write `model/` after every succeeded epoch (always at the end).
+    public var saveModelEachEpoch = true
+    /// Seconds between progress lines when stderr is not a terminal.
+    public var progressInterval = 10.0
+    public var showProgress = true
+    /// What a `crash` fault does: by default throws `SimulatedCrash`; 04-training makes it a real `kill -9`.
+    public var crash: (Int) throws -> Void = { throw SimulatedCrash(step: $0) }
+    /// Token cap per text when the model allows fewer than `max_seq_length` (e.g. BERT's 512 positions).
+    public var maxTokens: Int?
+    public init(config: TrainingConfig, outputDirectory: URL) {
+        self.config = config; self.outputDirectory = outputDirectory
+    }
+}
+
+/// Training.py's loop, unattended: cycles × chunks × epochs × steps; each epoch is one of the original's `fit`
+/// calls (fresh AdamW, WarmupLinear over its own steps, warmup on the very first only). After a succeeded epoch
+/// the state is checkpointed and the model written; a failed epoch (stall, non-finite loss or gradient, Ctrl-C,
+/// an error in the step) rolls the parameters back to the last checkpoint and training goes on with the next.
+public final class Trainer {
+    public let model: TrainableModel
+    public let tokenizer: TextTokenizer
+    public let sampler: LodestoneSampler
+    public let checkpointer: Checkpointer
+    public let interrupts: InterruptController
+    public private(set) var progress = TrainerProgress()
+    public private(set) var options: TrainerOptions
+    private var config: TrainingConfig { options.config }
+    private var lossAverage = MovingAverage(window: 100)
+    private var lastGood: ModelTrainingState
+    private var trainLog: TrainLog!
+    private var lossLog: LossLog!
+    private let printer: ProgressPrinter
+    private let watchdog = StallWatchdog()
+    private var runStart = Date()
+    private var pairsThisRun = 0
+    private var stepsThisRun = 0
+
+    public var trainLogURL: URL { options.outputDirectory.appendingPathComponent("train_logs.txt") }
+    public var lossCSVURL: URL { options.outputDirectory.appendingPathComponent("loss.csv") }
+    public var lossPlotURL: URL { options.outputDirectory.appendingPathComponent("loss.svg") }
+    public var modelURL: URL { options.outputDirectory.appendingPathComponent("model") }
+
+    public init(model: TrainableModel, tokenizer: TextTokenizer, sampler: LodestoneSampler, checkpointer: Checkpointer,
+                options: TrainerOptions, interrupts: InterruptController = InterruptController()) throws {
+        try options.config.validate()
+        self.model = model; self.tokenizer = tokenizer; self.sampler = sampler
+        self.checkpointer = checkpointer; self.options = options; self.interrupts = interrupts
+        printer = ProgressPrinter(interval: options.progressInterval)
+        lastGood = model.trainingState()
+        try FileManager.default.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
+    }
+
+    /// Continues from the newest checkpoint. Returns false (and changes nothing) when there is none.
+    @discardableResult
+    public func resume() throws -> Bool {
+        guard let (state, weights) = try checkpointer.loadLatest() else { return false }
+        guard weights.parameters.count == model.parameterCount else {
+            throw TrainingError.checkpoint(path: checkpointer.location, reason: "holds \(weights.parameters.count) parameters, the model has \(model.parameterCount)")
+        }
+        if state.config != config {
+            note("note: hyperparameters differ from the checkpoint's; continuing with the ones given now")
+        }
+        try model.restore(weights)
+        try sampler.restore(state.sampler)
+        progress = state.progress
+        lossAverage = state.lossAverage
+        lastGood = weights
+        trainLog = try TrainLog(url: trainLogURL, keepLines: progress.logLines)
+        lossLog = try LossLog(url: lossCSVURL, keepThrough: progress.executedSteps)
+        return true
+    }
+
+    /// Runs until the schedule is done, `max_steps` is reached, or a second Ctrl-C.
+    public func run() throws -> TrainingStop {
+        if trainLog == nil { trainLog = try TrainLog(url: trainLogURL, keepLines: 0) }
+        if lossLog == nil { lossLog = try LossLog(url: lossCSVURL, keepThrough: nil) }
+        runStart = Date(); pairsThisRun = 0; stepsThisRun = 0
+        watchdog.start(hardTimeout: 3 * config.stallTimeout)
+        defer { watchdog.stop(); lossLog.flush(); printer.finishLine(); try? writePlot() }
+
+        while !progress.finished {
+            if let max = config.maxSteps, progress.executedSteps >= max {
+                if progress.stepInEpoch > 0 { try checkpoint() }
+                return .maxSteps
+            }
+            if !sampler.isChunkLoaded {
+                watchdog.beat(armed: false)
+                try sampler.loadChunk()
+            }
+            let outcome = try runEpoch()
+            printer.finishLine()
+            switch outcome {
+            case .paused:
+                try checkpoint()
+                return interrupts.stopRequested ? .interrupted : .maxSteps
+            case .succeeded:
+                progress.committedSteps += config.stepsPerEpoch
+                progress.succeededEpochs += 1
+                try logEpoch(succeeded: true)
+                advance()
+                if options.saveModelEachEpoch || progress.finished { try saveModel() }
+                try checkpoint()
+            case .failed(let reason):
+                note("epoch failed (cycle \(progress.cycle), chunk \(progress.chunk), epoch \(progress.epoch)): \(reason); parameters rolled back to the last checkpoint")
+                try model.restore(lastGood)
+                progress.failedEpochs += 1
+                try logEpoch(succeeded: false)
+                advance()
+                if progress.finished { try saveModel() }
+                try checkpoint()
+                if interrupts.stopRequested { return .interrupted }
+            }
+            try? writePlot()
+        }
+        return .finished
+    }
+
+    enum EpochOutcome { case succeeded, failed(String), paused }
+
+    private func runEpoch() throws -> EpochOutcome {
+        let isFirstSchedule = progress.cycle == 0 && progress.chunk == 0 && progress.epoch == 0
+        let warmup = isFirstSchedule ? config.warmupSteps : 0
+        if progress.stepInEpoch == 0 { model.resetOptimizer() }
+        watchdog.beat()
+        while progress.stepInEpoch < config.stepsPerEpoch {
+            if let max = config.maxSteps, progress.executedSteps >= max { return .paused }
+            let stepNumber = progress.executedSteps + 1
+            let fault = options.faults.faults.removeValue(forKey: stepNumber)
+            switch fault {
+            case .interrupt?: interrupts.receive()
+            case .stop?: interrupts.receive(); interrupts.receive()
+            case .crash?: lossLog.flush(); try options.crash(stepNumber)
+            default: break
+            }
+            if interrupts.takeFailRequest() { return .failed("interrupted by Ctrl-C before step \(stepNumber)") }
+            if interrupts.stopRequested { return .paused }
+
+            let started = Date()
+            let (_, examples) = sampler.nextBatch()
+            let lr = WarmupLinear(warmupSteps: warmup, totalSteps: config.stepsPerEpoch).learningRate(base: config.learningRate, step: progress.stepInEpoch)
+            var result: StepReport
+            do {
+                if fault == .stall { Thread.sleep(forTimeInterval: config.stallTimeout + 0.05) }
+                result = try model.trainStep(columns: tokenizeColumns(examples), learningRate: Float(lr))
+            } catch {
+                progress.stepInEpoch += 1; progress.executedSteps += 1
+                return .failed("step \(stepNumber): \(error)")
+            }
+            if fault == .nan { result.loss = .nan }
+            if fault == .infGrad { result.gradNorm = .infinity }
+            let seconds = Date().timeIntervalSince(started)
+            progress.stepInEpoch += 1; progress.executedSteps += 1
+            stepsThisRun += 1; pairsThisRun += examples.count
+            if result.loss.isFinite { lossAverage.add(Double(result.loss)) }
+            lossLog.append(LossRow(step: progress.executedSteps, cycle: progress.cycle, chunk: progress.chunk,
+                                   epoch: progress.epoch, loss: Double(result.loss), lossAverage: lossAverage.value,
+                                   learningRate: lr))
+            guard result.loss.isFinite, result.gradNorm.isFinite else {
+                return .failed("non-finite \(result.loss.isFinite ? "gradient norm" : "loss") at step \(stepNumber)")
+            }
+            guard seconds <= config.stallTimeout else {
+                return .failed(String(format: "stalled: step %d took %.1f s (stall timeout %.1f s)", stepNumber, seconds, config.stallTimeout))
+            }
+            watchdog.beat()
+            if options.showProgress { printer.update(snapshot(lr: lr)) }
+            if config.checkpointEvery > 0, progress.stepInEpoch % config.checkpointEvery == 0,
+               progress.stepInEpoch < config.stepsPerEpoch {
+                try checkpoint()
+            }
+        }
+        return .succeeded
+    }
+
+    /// Texts → token ids, one column per text position; as many columns as the shortest example has texts.
+    func tokenizeColumns(_ examples: [TrainingExample]) -> [[[Int32]]] {
+        let columns = examples.map(\.texts.count).min() ?? 0
+        let cap = min(config.maxSeqLength, options.maxTokens ?? .max)
+        return (0..<columns).map { c in examples.map { tokenizer.encode($0.texts[c], maxLength: cap) } }
+    }
+
+    /// Moves to the next epoch (and chunk, and cycle).
+    private func advance() {
+        progress.stepInEpoch = 0
+        progress.epoch += 1
+        if progress.epoch == config.epochs {
+            progress.epoch = 0; progress.chunk += 1
+            sampler.finishChunk()
+            if progress.chunk == config.chunks {
+                progress.chunk = 0; progress.cycle += 1
+                if progress.cycle == config.cycles { progress.finished = true }
+            }
+        }
+    }
+
+    private func logEpoch(succeeded: Bool) throws {
+        try trainLog.append(TrainLog.line(succeeded: succeeded, cycle: progress.cycle, chunk: progress.chunk,
+                                          epoch: progress.epoch, steps: progress.committedSteps))
+        progress.logLines = trainLog.lineCount
+    }
+
+    /// Saves everything needed to continue exactly from here; this state becomes the rollback target.
+    private func checkpoint() throws {
+        lossLog.flush()
+        let weights = model.trainingState()
+        try checkpointer.save(CheckpointState(progress: progress, sampler: sampler.state, lossAverage: lossAverage,
+                                              config: config, parameterCount: weights.parameters.count,
+                                              optimizerStep: weights.optimizerStep, weightsChecksum: 0), model: weights)
+        lastGood = weights
+    }
+
+    /// Writes `model/` through a temporary directory, so a reader never sees half a model.
+    public func saveModel() throws {
+        let fm = FileManager.default
+        let temp = options.outputDirectory.appendingPathComponent(".model.partial")
+        let old = options.outputDirectory.appendingPathComponent(".model.old")
+        try? fm.removeItem(at: temp); try? fm.removeItem(at: old)
+        try fm.createDirectory(at: temp, withIntermediateDirectories: true)
+        try model.saveModelDirectory(to: temp)
+        if fm.fileExists(atPath: modelURL.path) { try fm.moveItem(at: modelURL, to: old) }
+        try fm.moveItem(at: temp, to: modelURL)
+        try? fm.removeItem(at: old)
+    }
+
+    private func writePlot() throws {
+        lossLog.flush()
+        try LossPlot.write(rows: try LossLog.read(lossCSVURL), to: lossPlotURL)
+    }
+
+    private func snapshot(lr: Double) -> ProgressSnapshot {
+        let elapsed = Date().timeIntervalSince(runStart)
+        let total = min(config.plannedSteps, config.maxSteps ?? .max)
+        let left = Double(max(0, total - progress.executedSteps))
+        return ProgressSnapshot(step: progress.executedSteps, totalSteps: total,
+                                pairsPerSecond: elapsed > 0 ? Double(pairsThisRun) / elapsed : 0,
+                                lossAverage: lossAverage.value, learningRate: lr,
+                                secondsLeft: stepsThisRun > 0 ? left * elapsed / Double(stepsThisRun) : nil,
+                                label: "cycle \(progress.cycle) chunk \(progress.chunk) epoch \(progress.epoch)")
+    }
+
+    private func note(_ text: String) { if options.showProgress { printer.message(text) } }
+
+    /// The run's numbers, for the summary printed at the end.
+    public func summary() -> TrainingSummary {
+        TrainingSummary(succeededEpochs: progress.succeededEpochs, failedEpochs: progress.failedEpochs,
+                        committedSteps: progress.committedSteps, executedSteps: progress.executedSteps,
+                        seconds: Date().timeIntervalSince(runStart), pairs: pairsThisRun,
+                        lastLossAverage: lossAverage.value,
+                        outputs: [("train log", trainLogURL.path), ("loss.csv", lossCSVURL.path),
+                                  ("loss plot", lossPlotURL.path), ("model", modelURL.path),
+                                  ("checkpoint", checkpointer.location)])
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+
+/// Training.py's hyperparameters. Defaults are the original's; a JSON file (`--config`) may set any subset under
+/// the snake_case names below, and command-line flags override both.
+public struct TrainingConfig: Codable, Equatable, Sendable {
+    public var batchSize = 16
+    /// Texts are cut to this many space-separated words, and tokenized to at most this many tokens.
+    public var maxSeqLength = 2048
+    public var cycles = 2
+    public var chunks = 50
+    public var epochs = 2
+    public var stepsPerEpoch = 10_000
+    public var learningRate = 2e-5
+    /// Warmup of the first epoch's schedule only (the original passed it to the first `fit` call alone).
+    public var warmupSteps = 500
+    public var weightDecay = 0.01
+    public var maxGradNorm = 1.0
+    public var scale = 20.0
+    public var seed: UInt64 = 42
+    /// Stop (with a checkpoint) once this many steps have run in total, failed epochs included; nil = no limit.
+    public var maxSteps: Int?
+    /// An epoch with no finished step for this many seconds fails (the original's hand-pressed Ctrl-C).
+    public var stallTimeout = 600.0
+    /// Also checkpoint every N steps inside an epoch (0 = only after epochs), so a kill loses at most N steps.
+    public var checkpointEvery = 0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case batchSize = "batch_size", maxSeqLength = "max_seq_length", cycles, chunks, epochs
+        case stepsPerEpoch = "steps_per_epoch", learningRate = "lr", warmupSteps = "warmup_steps"
+        case weightDecay = "weight_decay", maxGradNorm = "max_grad_norm", scale, seed, maxSteps = "max_steps"
+        case stallTimeout = "stall_timeout", checkpointEvery = "checkpoint_every"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func get<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? fallback }
+        let d = TrainingConfig()
+        batchSize = try get(.batchSize, d.batchSize); maxSeqLength = try get(.maxSeqLength, d.maxSeqLength)
+        cycles = try get(.cycles, d.cycles); chunks = try get(.chunks, d.chunks); epochs = try get(.epochs, d.epochs)
+        stepsPerEpoch = try get(.stepsPerEpoch, d.stepsPerEpoch); learningRate = try get(.learningRate, d.learningRate)
+        warmupSteps = try get(.warmupSteps, d.warmupSteps); weightDecay = try get(.weightDecay, d.weightDecay)
+        maxGradNorm = try get(.maxGradNorm, d.maxGradNorm); scale = try get(.scale, d.scale); seed = try get(.seed, d.seed)
+        maxSteps = try c.decodeIfPresent(Int.self, forKey: .maxSteps)
+        stallTimeout = try get(.stallTimeout, d.stallTimeout); checkpointEvery = try get(.checkpointEvery, d.checkpointEvery)
+    }
+
+    /// Reads a JSON config; unknown keys and wrong types are errors naming the file and the field.
+    public static func load(_ url: URL) throws -> TrainingConfig {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch { throw TrainingError.config(file: url.path, field: nil, reason: "cannot read: \(error.localizedDescription)") }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw TrainingError.config(file: url.path, field: nil, reason: "not a JSON object")
+        }
+        let known = Set(CodingKeys.allCases.map(\.rawValue))
+        if let unknown = object.keys.sorted().first(where: { !known.contains($0) && !$0.hasPrefix("_") }) {
+            throw TrainingError.config(file: url.path, field: unknown, reason: "unknown field (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        let config: TrainingConfig
+        do { config = try JSONDecoder().decode(TrainingConfig.self, from: data) } catch let DecodingError.typeMismatch(_, ctx) {
+            throw TrainingError.config(file: url.path, field: ctx.codingPath.last?.stringValue, reason: "wrong type: \(ctx.debugDescription)")
+        } catch {
+            throw TrainingError.config(file: url.path, field: nil, reason: "\(error)")
+        }
+        try config.validate(source: url.path)
+        return config
+    }
+
+    /// Rejects values the loop cannot run with, naming the field.
+    public func validate(source: String = "flags") throws {
+        func check(_ ok: Bool, _ field: CodingKeys, _ why: String) throws {
+            if !ok { throw TrainingError.config(file: source, field: field.rawValue, reason: why) }
+        }
+        try check(batchSize >= 1, .batchSize, "must be at least 1")
+        try check(maxSeqLength >= 1, .maxSeqLength, "must be at least 1")
+        try check(cycles >= 1, .cycles, "must be at least 1")
+        try check(chunks >= 1, .chunks, "must be at least 1")
+        try check(epochs >= 1, .epochs, "must be at least 1")
+        try check(stepsPerEpoch >= 1, .stepsPerEpoch, "must be at least 1")
+        try check(learningRate > 0 && learningRate.isFinite, .learningRate, "must be positive")
+        try check(warmupSteps >= 0, .warmupSteps, "must not be negative")
+        try check(weightDecay >= 0, .weightDecay, "must not be negative")
+        try check(maxGradNorm > 0, .maxGradNorm, "must be positive")
+        try check(scale > 0, .scale, "must be positive")
+        try check(maxSteps.map { $0 >= 0 } ?? true, .maxSteps, "must not be negative")
+        try check(stallTimeout > 0, .stallTimeout, "must be positive")
+        try check(checkpointEvery >= 0, .checkpointEvery, "must not be negative")
+    }
+
+    /// Steps of the whole schedule (2 × 50 × 2 × 10,000 = 2,000,000 for the original).
+    public var plannedSteps: Int { cycles * chunks * epochs * stepsPerEpoch }
+}
+
+/// Errors of the training step; each description is one line naming what failed and where.
+public enum TrainingError: Error, CustomStringConvertible {
+    case config(file: String, field: String?, reason: String)
+    case data(key: String, line: Int, reason: String)
+    case noData(String)
+    case checkpoint(path: String, reason: String)
+    case model(String)
+
+    public var description: String {
+        switch self {
+        case .config(let f, let field, let r): return "\(f)\(field.map { ": field '\($0)'" } ?? ""): \(r)"
+        case .data(let k, let l, let r): return "\(k):\(l): \(r)"
+        case .noData(let r): return "no training data: \(r)"
+        case .checkpoint(let p, let r): return "checkpoint \(p): \(r)"
+        case .model(let r): return "model: \(r)"
+        }
+    }
+}

@@ -1,0 +1,79 @@
+// Sentence-transformers directories: written, read back unchanged, laid out as Python expects, and
+// refused clearly when a config field is missing.
+import Foundation
+import XCTest
+import LodestoneModel
+import LodestoneText
+
+final class ModelDirectoryTests: XCTestCase {
+    var fixtureVocab: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("shared/fixtures/mosaic-tiny/vocab.txt")
+    }
+
+    func makeDirectory() throws -> SentenceTransformerDirectory {
+        let config = EncoderConfig(mosaic: true, hidden: 8, layers: 1, heads: 2, intermediate: 16, vocabSize: 30528)
+        let weights: [(String, TensorData)] = [
+            ("bert.embeddings.LayerNorm.weight", TensorData(shape: [8], values: (0..<8).map { Float($0) / 8 })),
+            ("bert.embeddings.LayerNorm.bias", TensorData(shape: [8], values: [Float](repeating: -0.25, count: 8))),
+            ("cls.predictions.bias", TensorData(shape: [2], values: [9, 9])),
+        ]
+        return SentenceTransformerDirectory(config: config, weights: weights,
+                                            tokenizer: try WordPieceTokenizer(vocabFile: fixtureVocab), maxSeqLength: 4096)
+    }
+
+    func testWriteThenReadKeepsEverythingButTheMLMHead() throws {
+        let root = try temporaryDirectory("stdir"); defer { try? FileManager.default.removeItem(at: root) }
+        let out = root.appendingPathComponent("model")
+        let original = try makeDirectory()
+        try original.write(to: out)
+        try original.write(to: out) // rewriting replaces atomically
+        let names = try FileManager.default.contentsOfDirectory(atPath: root.path)
+        XCTAssertEqual(names, ["model"], "no staging directories may be left behind")
+
+        let back = try SentenceTransformerDirectory.read(out)
+        XCTAssertEqual(back.maxSeqLength, 4096)
+        XCTAssertEqual(back.config.hidden, 8)
+        XCTAssertTrue(back.config.isMosaic)
+        XCTAssertEqual(back.weights.map(\.0), ["bert.embeddings.LayerNorm.bias", "bert.embeddings.LayerNorm.weight"])
+        XCTAssertEqual(back.weights[1].1.values, (0..<8).map { Float($0) / 8 })
+        XCTAssertEqual(back.tokenizer.vocabSize, 30522)
+        XCTAssertEqual(back.tokenizer.encode("Hello world"), [101, 7592, 2088, 102])
+
+        let modules = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("modules.json"))) as! [[String: Any]]
+        XCTAssertEqual(modules.map { $0["type"] as! String }, ["sentence_transformers.models.Transformer",
+            "sentence_transformers.models.Pooling", "sentence_transformers.models.Normalize"])
+        let pooling = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("1_Pooling/config.json"))) as! [String: Any]
+        XCTAssertEqual(pooling["word_embedding_dimension"] as? Int, 8)
+        XCTAssertEqual(pooling["pooling_mode_mean_tokens"] as? Bool, true)
+        var isDir: ObjCBool = false
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("2_Normalize").path, isDirectory: &isDir) && isDir.boolValue)
+    }
+
+    func testConfigMissingAFieldNamesFileAndField() throws {
+        let root = try temporaryDirectory("stdir"); defer { try? FileManager.default.removeItem(at: root) }
+        let out = root.appendingPathComponent("model")
+        try makeDirectory().write(to: out)
+        let configURL = out.appendingPathComponent("config.json")
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as! [String: Any]
+        config.removeValue(forKey: "hidden_size")
+        try JSONSerialization.data(withJSONObject: config).write(to: configURL)
+        XCTAssertThrowsError(try SentenceTransformerDirectory.read(out)) { error in
+            XCTAssertTrue("\(error)".contains("hidden_size"), "\(error)")
+            XCTAssertTrue("\(error)".contains(configURL.path), "\(error)")
+        }
+    }
+
+    func testNonMeanPoolingAndMissingWeightsAreRefused() throws {
+        let root = try temporaryDirectory("stdir"); defer { try? FileManager.default.removeItem(at: root) }
+        let out = root.appendingPathComponent("model")
+        try makeDirectory().write(to: out)
+        let pooling = out.appendingPathComponent("1_Pooling/config.json")
+        try Data(#"{"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}"#.utf8).write(to: pooling)
+        XCTAssertThrowsError(try SentenceTransformerDirectory.read(out)) { XCTAssertTrue("\($0)".contains("pooling_mode_mean_tokens"), "\($0)") }
+        try FileManager.default.removeItem(at: pooling)
+        try FileManager.default.removeItem(at: out.appendingPathComponent("model.safetensors"))
+        XCTAssertThrowsError(try SentenceTransformerDirectory.read(out)) { XCTAssertTrue("\($0)".contains("no model.safetensors"), "\($0)") }
+    }
+}
