@@ -19,9 +19,11 @@ rng = random.Random(42)
 # A Zipf-like vocabulary so that the text compresses roughly like English (about 3:1).
 syll = ["ka", "ro", "mi", "tes", "lan", "or", "pe", "qui", "sa", "ne", "do", "vel", "ar", "im", "tu", "gra"]
 vocab = ["".join(rng.choice(syll) for _ in range(rng.randint(1, 4))) for _ in range(20000)]
-weights = [1.0 / (i + 1) for i in range(len(vocab))]
+cumulative, acc = [], 0.0
+for i in range(len(vocab)):
+    acc += 1.0 / (i + 1); cumulative.append(acc)
 def sentence(lo, hi):
-    return " ".join(rng.choices(vocab, weights, k=rng.randint(lo, hi)))
+    return " ".join(rng.choices(vocab, cum_weights=cumulative, k=rng.randint(lo, hi)))
 shapes = [
     lambda: [sentence(5, 20), sentence(20, 120)],
     lambda: [sentence(5, 20), sentence(20, 80), sentence(20, 80)],
@@ -46,7 +48,7 @@ fi
 files=("$store"/data/*.json.gz)
 du -ch "${files[@]}" | tail -1 | sed 's/^/bench-records: compressed /'
 
-swift build -c release --product 02-data-records >/dev/null
+swift build -c release --product 02-data-records >"$dir/build.log" 2>&1 || { cat "$dir/build.log"; exit 1; }
 bin=$(swift build -c release --show-bin-path)/02-data-records
 cat "${files[@]}" >/dev/null   # warm the page cache for both methods
 

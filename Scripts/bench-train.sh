@@ -3,6 +3,8 @@
 # against a PyTorch implementation of the same model and step (Scripts/bench_train_torch.py), both on the
 # same number of threads, in one run. Prints pairs/s for both, the ratio, and the achieved GFLOP/s
 # (6 × non-embedding parameters × tokens / time) next to cblas_sgemm (torch.mm) GFLOP/s measured in the same process.
+# The CPU-time ratio (process user+system seconds over the timed steps) is printed too: on a machine shared
+# with other jobs, wall-clock ratios swing with the load while CPU time tracks the work each side does.
 #
 # Usage: Scripts/bench-train.sh            (MosaicBERT-base: 16 pairs × 128 tokens; small: 32 pairs × 64 tokens)
 # Env:   THREADS (2), STEPS_BASE (3), STEPS_SMALL (5), MODELS ("base small"),
@@ -38,7 +40,8 @@ for model in $MODELS; do
   echo "$swift_line"
   echo "$torch_line"
   s=$(field pairs_per_s "$swift_line"); t=$(field pairs_per_s "$torch_line")
-  printf '%s: swift %.2f pairs/s (%s GFLOP/s, cblas_sgemm %s GFLOP/s) | pytorch %.2f pairs/s (%s GFLOP/s, torch.mm %s GFLOP/s) | ratio swift/pytorch %.2fx\n' \
+  sc=$(field cpu_seconds "$swift_line"); tc=$(field cpu_seconds "$torch_line")
+  printf '%s: swift %.3f pairs/s (%s GFLOP/s, cblas_sgemm %s GFLOP/s) | pytorch %.3f pairs/s (%s GFLOP/s, torch.mm %s GFLOP/s) | ratio swift/pytorch %.2fx wall, %.2fx CPU time\n' \
     "$model" "$s" "$(field gflops "$swift_line")" "$(field sgemm_gflops "$swift_line")" \
-    "$t" "$(field gflops "$torch_line")" "$(field mm_gflops "$torch_line")" "$(python3 -c "print($s/$t)")"
+    "$t" "$(field gflops "$torch_line")" "$(field mm_gflops "$torch_line")" "$(python3 -c "print($s/$t)")" "$(python3 -c "print($tc/$sc)")"
 done

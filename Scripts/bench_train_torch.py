@@ -2,7 +2,7 @@
 (random init, word + token-type embeddings, fused Wqkv, ALiBi, post-LN, gated-GELU FFN, mean pooling,
 L2 normalization, MultipleNegativesRankingLoss scale 20, clip_grad_norm_ 1.0, AdamW with the no-decay rule),
 written the way upstream bert_layers.py computes attention in PyTorch. Prints one line in lodestone-bench's format."""
-import argparse, math, time
+import argparse, math, resource, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -112,17 +112,20 @@ def main():
         return loss.item()
 
     step()  # warm-up
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     for _ in range(args.steps):
         loss = step()
     seconds = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
     total = sum(p.numel() for p in model.parameters())
     non_embedding = total - model.word_embeddings.weight.numel() - model.token_type_embeddings.weight.numel()
     flops = 6 * non_embedding * tokens * args.steps
     print(f"pytorch model={args.model} params={total} non_embedding={non_embedding} batch={args.batch} seq={args.seq} "
           f"steps={args.steps} seconds={seconds:.3f} pairs_per_s={args.batch * args.steps / seconds:.3f} "
           f"gflops={flops / seconds / 1e9:.1f} mm_gflops={mm_gflops:.1f} loss={loss:.4f} threads={torch.get_num_threads()} "
-          f"torch={torch.__version__}")
+          f"cpu_seconds={cpu:.3f} torch={torch.__version__}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
 need=()
-for p in libcurl4-openssl-dev libopenblas-dev zlib1g-dev pkg-config; do
+for p in libcurl4-openssl-dev libopenblas-dev zlib1g-dev libisal-dev pkg-config; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
@@ -14,10 +14,12 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-# moto provides the S3-protocol server the storage tests run on loopback.
-if ! python3 -c 'import moto.server, flask' 2>/dev/null; then
-  python3 -m pip install --quiet 'moto[server]' 2>/dev/null ||
-    python3 -m pip install --quiet --break-system-packages 'moto[server]'
+# moto provides the S3-protocol server the storage tests run on loopback (5.2.5 or later: older releases reject
+# signed listings whose prefix holds a '/').
+moto_ok=$(python3 -c 'import moto, flask; v = tuple(int(x) for x in moto.__version__.split(".")[:3]); print(v >= (5, 2, 5))' 2>/dev/null || true)
+if [ "$moto_ok" != "True" ]; then
+  python3 -m pip install --quiet 'moto[server]>=5.2.5' 2>/dev/null ||
+    python3 -m pip install --quiet --break-system-packages 'moto[server]>=5.2.5'
 fi
 if [ "${1:-}" = "--no-build" ]; then echo "setup: packages installed"; exit 0; fi
 swift build -c release

@@ -24,7 +24,8 @@ struct DataRecordsCommand: ParsableCommand {
     @Option(help: "Object store: a local directory or s3://bucket/prefix (same as 01-dataloading).")
     var store = "data/store"
 
-    @Option(name: .customLong("endpoint-url"), help: "S3 endpoint URL (e.g. a local S3-compatible server).")
+    @Option(name: .customLong("endpoint-url"),
+            help: "S3 endpoint URL, e.g. a local S3-compatible server (default: AWS_ENDPOINT_URL, else AWS).")
     var endpointURL: String?
 
     @Option(help: "Where to write data_records.json (also copied into the store as data_records.json).")
@@ -51,14 +52,14 @@ struct DataRecordsCommand: ParsableCommand {
         let outputFile = URL(fileURLWithPath: output)
 
         // 1. Open the store written by 01-dataloading.
-        let store = try openRecordsStore(store, endpointURL: endpointURL)
+        let store = try openStore(store, endpointURL: endpointURL)
 
         // 2. List the training objects under data/, minus the exclusions (the original skipped cnn_dailymail_splitted).
         let objects = try DataRecords.listTrainingObjects(store: store, exclude: exclude)
         say("\(objects.count) objects under data/ in \(store)")
 
         // 3. Read the previous data_records.json (ours or the original's) to report what changed.
-        let previous = (try? DataRecords.read(file: outputFile)) ?? nil
+        let previous = DataRecords.readPrevious(file: outputFile, warn: say)
 
         // 4. Plan: reuse the sidecar's count of every object whose size and ETag/mtime are unchanged.
         let sidecar = RecordsSidecar.load(file: RecordsSidecar.file(for: outputFile), store: store, warn: say)
@@ -88,14 +89,6 @@ struct DataRecordsCommand: ParsableCommand {
             throw ExitCode(1)
         }
     }
-}
-
-/// `openStore` with the S3 endpoint override when one is given (the storage helper's overload).
-func openRecordsStore(_ url: String, endpointURL: String?) throws -> ObjectStore {
-    if let endpointURL, !endpointURL.isEmpty {
-        setenv("AWS_ENDPOINT_URL", endpointURL, 1)
-    }
-    return try openStore(url)
 }
 
 DataRecordsCommand.main()

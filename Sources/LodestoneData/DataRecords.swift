@@ -45,6 +45,15 @@ public enum DataRecords {
         return try decode(try Data(contentsOf: file), name: file.path)
     }
 
+    /// The previous run's local file (ours or the original's), for reporting changes; an unreadable one is
+    /// reported through `warn` and replaced.
+    public static func readPrevious(file: URL, warn: (String) -> Void) -> [String: Int]? {
+        do { return try read(file: file) } catch {
+            warn("\(error); it will be replaced")
+            return nil
+        }
+    }
+
     /// Writes the counts to `file` and to the store, each atomically (temporary name, then rename/commit).
     public static func write(_ counts: [String: Int], file: URL, store: ObjectStore) throws {
         let data = encode(counts)

@@ -1,9 +1,8 @@
-import CZlib
 import Foundation
 import LodestoneStorage
 
-/// Streams the lines of a gzip object: zlib inflate (gzip or zlib header auto-detected, concatenated members
-/// read to the end) into a fixed window, split with `memchr`. Memory stays bounded by the window (plus the
+/// Streams the lines of a gzip object: inflate (ISA-L by default, zlib on request; concatenated members read to
+/// the end, each member's CRC checked) into a fixed window, split with `memchr`. Memory stays bounded by the window (plus the
 /// longest line); a 100 GB object streams like a 1 KB one.
 ///
 /// Lines come without their `\n` and a trailing `\r` (CRLF files). Errors name the object and the
@@ -13,12 +12,12 @@ public final class GzipLineReader {
     /// 1-based number of the line last returned.
     public private(set) var lineNumber = 0
     /// Compressed bytes consumed so far (the offset reported in errors).
-    public var compressedOffset: Int64 { bytesRead - Int64(stream.pointee.avail_in) }
+    public var compressedOffset: Int64 { bytesRead - Int64(inflater.availableInput) }
     /// Uncompressed bytes produced so far.
     public private(set) var uncompressedBytes: Int64 = 0
 
     private let source: ByteReader
-    private let stream: UnsafeMutablePointer<z_stream>   // zlib keeps a pointer back to it: must not move
+    private let inflater: Inflater
     private let input: UnsafeMutableRawBufferPointer
     private var window: UnsafeMutableRawBufferPointer
     private var start = 0, end = 0, scanned = 0          // unconsumed bytes are window[start..<end]
@@ -31,23 +30,16 @@ public final class GzipLineReader {
     ///   - name: used in errors, e.g. the object key.
     ///   - maxLineLength: longest line accepted before `DataError.lineTooLong` (memory bound).
     public init(_ source: ByteReader, name: String, windowSize: Int = 1 << 20, inputSize: Int = 1 << 18,
-                maxLineLength: Int = 256 << 20) throws {
+                maxLineLength: Int = 256 << 20, engine: InflateEngine = .default) throws {
         self.source = source
         self.name = name
         self.maxLineLength = maxLineLength
         input = .allocate(byteCount: inputSize, alignment: 64)
         window = .allocate(byteCount: max(windowSize, 64), alignment: 64)
-        stream = .allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        guard lodestone_inflate_init2(stream, 15 + 32) == Z_OK else {
-            throw DataError.gzip(name: name, offset: 0, reason: "zlib could not start (out of memory?)")
-        }
+        inflater = try makeInflater(engine)
     }
 
     deinit {
-        inflateEnd(stream)
-        stream.deinitialize(count: 1)
-        stream.deallocate()
         input.deallocate()
         window.deallocate()
         source.close()
@@ -121,20 +113,23 @@ public final class GzipLineReader {
 
     /// Inflates until at least one byte is produced or the stream ends (then sets `finished`).
     private func inflateInto(_ out: UnsafeMutableRawPointer, _ capacity: Int) throws -> Int {
-        let s = stream
-        s.pointee.next_out = out.assumingMemoryBound(to: Bytef.self)
-        s.pointee.avail_out = uInt(capacity)
-        while s.pointee.avail_out == uInt(capacity) {
-            if s.pointee.avail_in == 0 && !sourceDone {
+        var produced = 0
+        while produced == 0 {
+            if inflater.availableInput == 0 && !sourceDone {
                 let n = try source.read(into: input)
                 if n == 0 { sourceDone = true } else {
                     bytesRead += Int64(n)
-                    s.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
-                    s.pointee.avail_in = uInt(n)
+                    inflater.setInput(input.baseAddress!, count: n)
                 }
             }
-            if s.pointee.avail_in == 0 && sourceDone {
+            if inflater.availableInput == 0 && sourceDone {
+                // Input is exhausted: fine between members, a truncated file inside one. (A member may still
+                // hold buffered output, so one more call drains it before deciding.)
                 if memberOpen {
+                    let (n, status) = inflater.inflate(into: out, capacity: capacity)
+                    produced += n
+                    if case .memberEnd = status { memberOpen = false; inflater.resetForNextMember(); continue }
+                    if n > 0 { break }
                     throw DataError.gzip(name: name, offset: compressedOffset,
                                          reason: "unexpected end of data (truncated file?)")
                 }
@@ -142,19 +137,18 @@ public final class GzipLineReader {
                 break
             }
             memberOpen = true
-            let rc = inflate(s, Z_NO_FLUSH)
-            switch rc {
-            case Z_OK, Z_BUF_ERROR:
-                continue
-            case Z_STREAM_END:
+            let (n, status) = inflater.inflate(into: out, capacity: capacity)
+            produced += n
+            switch status {
+            case .progress: continue
+            case .memberEnd:
                 // End of one gzip member; another may follow (concatenated members, e.g. from `cat a.gz b.gz`).
                 memberOpen = false
-                inflateReset(s)
-            default:
-                let message = s.pointee.msg.map { String(cString: $0) } ?? "zlib error \(rc)"
-                throw DataError.gzip(name: name, offset: compressedOffset, reason: message)
+                inflater.resetForNextMember()
+            case .corrupt(let reason):
+                throw DataError.gzip(name: name, offset: compressedOffset, reason: reason)
             }
         }
-        return capacity - Int(s.pointee.avail_out)
+        return produced
     }
 }

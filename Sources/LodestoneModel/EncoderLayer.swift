@@ -34,15 +34,16 @@ func encoderLayerForward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Flo
 }
 
 /// On entry s.dX holds d(output); on return it holds d(input). Parameter grads are accumulated into g.
+/// Each LayerNorm backward runs in place on dX, which then is the residual branch's gradient; the other
+/// branch's input gradient is added to it by its first linear layer's backward (accumulateInput).
 func encoderLayerBackward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Float>, grads g: UnsafeMutablePointer<Float>,
                           offsets o: LayerOffsets, input x: UnsafePointer<Float>, act a: LayerActivations,
                           scratch s: GradientScratch) {
     let c = ctx.config, T = ctx.batch.tokenCount, H = c.hidden, I = c.intermediate
-    // Feed-forward block: LN, then the residual splits the gradient between the FFN path and a.attentionNormed.
-    layerNormBackward(dx: s.dSum, dweight: g + o.ffnNormWeight, dbias: g + o.ffnNormBias, dout: s.dX,
+    // Feed-forward block.
+    layerNormBackward(dx: s.dX, dweight: g + o.ffnNormWeight, dbias: g + o.ffnNormBias, dout: s.dX,
                       x: a.ffnSum, mean: a.ffnMean, rstd: a.ffnRstd, weight: p + o.ffnNormWeight, rows: T, dim: H)
-    s.dX.update(from: s.dSum, count: T * H)
-    linearBackward(dinp: s.dFfnAct, dweight: g + o.ffnOutWeight, dbias: g + o.ffnOutBias, dout: s.dSum,
+    linearBackward(dinp: s.dFfnAct, dweight: g + o.ffnOutWeight, dbias: g + o.ffnOutBias, dout: s.dX,
                    inp: a.ffnAct, weight: p + o.ffnOutWeight, rows: T, inDim: I, outDim: H)
     if c.isMosaic {
         gatedGeluBackward(dinp: s.dFfnIn, dout: s.dFfnAct, inp: a.ffnIn, rows: T, inner: I)
@@ -54,11 +55,10 @@ func encoderLayerBackward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Fl
                        inp: a.attentionNormed, weight: p + o.ffnInWeight, rows: T, inDim: H, outDim: I, accumulateInput: true)
     }
     // Attention block, same pattern.
-    layerNormBackward(dx: s.dSum, dweight: g + o.attentionNormWeight, dbias: g + o.attentionNormBias, dout: s.dX,
+    layerNormBackward(dx: s.dX, dweight: g + o.attentionNormWeight, dbias: g + o.attentionNormBias, dout: s.dX,
                       x: a.attentionSum, mean: a.attentionMean, rstd: a.attentionRstd, weight: p + o.attentionNormWeight,
                       rows: T, dim: H)
-    s.dX.update(from: s.dSum, count: T * H)
-    linearBackward(dinp: s.dAttention, dweight: g + o.attentionOutWeight, dbias: g + o.attentionOutBias, dout: s.dSum,
+    linearBackward(dinp: s.dAttention, dweight: g + o.attentionOutWeight, dbias: g + o.attentionOutBias, dout: s.dX,
                    inp: a.attention, weight: p + o.attentionOutWeight, rows: T, inDim: H, outDim: H)
     attentionBackward(dqkv: s.dQKV, dout: s.dAttention, qkv: a.qkv, scratch: ctx.attentionScratch,
                       batch: ctx.batch, shape: ctx.attentionShape, alibiSlopes: ctx.slopes)

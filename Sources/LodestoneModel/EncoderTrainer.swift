@@ -56,7 +56,7 @@ public final class EncoderTrainer {
         let rows = columns.flatMap { $0 }
         let ragged = try enc.validate(rows)
         let T = ragged.tokenCount
-        act.prepare(config: c, batch: ragged, training: true, scoreCount: B * B * (columns.count - 1))
+        act.prepare(config: c, batch: ragged, training: true, scoreCount: 2 * B * B * (columns.count - 1))
         let s = act.scratch!
         g.update(repeating: 0, count: enc.parameterCount)
 

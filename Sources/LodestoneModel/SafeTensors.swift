@@ -75,7 +75,15 @@ public enum SafeTensors {
             guard let width = elementSize[dtype] else {
                 throw SafeTensorsError.badTensor(file: file, tensor: name, field: "dtype", reason: "unsupported dtype \(dtype)")
             }
-            let count = shape.reduce(1, *)
+            var count = 1
+            for d in shape {
+                let (product, overflow) = count.multipliedReportingOverflow(by: d)
+                guard !overflow, product <= dataLength else {
+                    throw SafeTensorsError.badTensor(file: file, tensor: name, field: "shape",
+                        reason: "shape \(shape) holds more elements than the \(dataLength)-byte data region")
+                }
+                count = product
+            }
             guard begin >= 0, begin <= end, end <= dataLength else {
                 throw SafeTensorsError.badTensor(file: file, tensor: name, field: "data_offsets",
                     reason: "[\(begin), \(end)] lies outside the data region of \(dataLength) bytes (file offset \(dataStart); truncated file?)")

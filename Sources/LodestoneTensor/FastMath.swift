@@ -5,7 +5,9 @@ import Dispatch
 /// e^x with Cephes' expf polynomial: relative error ~2 ulp on [-87, 88]; clamps outside.
 @inline(__always) public func fastExp(_ x: Float) -> Float {
     let c = min(max(x, -87.33), 88.72)
-    let n = (c * 1.442_695_04).rounded(.toNearestOrEven)
+    // Round to nearest by adding and subtracting 1.5·2²³ (plain arithmetic, so the loop stays vectorized;
+    // .rounded() would call rintf through the PLT).
+    let n = (c * 1.442_695_04 + 12_582_912) - 12_582_912
     let r = c - n * 0.693_359_375 + n * 2.121_944_4e-4
     var p: Float = 1.987_569_15e-4
     p = p * r + 1.398_199_95e-3

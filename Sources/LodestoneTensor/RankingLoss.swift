@@ -5,7 +5,8 @@ import COpenBLAS
 import Foundation
 
 /// emb[S, dim] holds anchors (rows 0..<B), then candidates (B·(columns−1) rows). Returns the loss and
-/// writes its gradient w.r.t. emb into demb (overwritten). scores needs B × B·(columns−1) floats.
+/// writes its gradient w.r.t. emb into demb (overwritten). scores needs 2 × B × B·(columns−1) floats
+/// (the scores, then their gradient).
 public func rankingLossForwardBackward(demb: UnsafeMutablePointer<Float>, emb: UnsafePointer<Float>,
                                        scores: UnsafeMutablePointer<Float>, anchors B: Int, columns: Int,
                                        dim: Int, scale: Float, symmetric: Bool) -> Float {
@@ -13,8 +14,9 @@ public func rankingLossForwardBackward(demb: UnsafeMutablePointer<Float>, emb: U
     let cand = emb + B * dim
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(B), Int32(n), Int32(dim),
                 scale, emb, Int32(dim), cand, Int32(dim), 0, scores, Int32(n))
-    // dscores accumulates in a second buffer so that the symmetric term can read the raw scores.
-    var dscores = [Float](repeating: 0, count: B * n)
+    // dscores accumulates in the second half so that the symmetric term can read the raw scores.
+    let dscores = scores + B * n
+    dscores.update(repeating: 0, count: B * n)
     var loss: Double = 0
     let w: Float = symmetric ? 0.5 : 1
     for i in 0..<B {
@@ -43,11 +45,9 @@ public func rankingLossForwardBackward(demb: UnsafeMutablePointer<Float>, emb: U
         total = (total + back / Double(B)) / 2
     }
     // d anchors = scale · dS · cand ; d cand = scale · dSᵀ · anchors
-    dscores.withUnsafeBufferPointer { ds in
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(B), Int32(dim), Int32(n),
-                    scale, ds.baseAddress, Int32(n), cand, Int32(dim), 0, demb, Int32(dim))
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(n), Int32(dim), Int32(B),
-                    scale, ds.baseAddress, Int32(n), emb, Int32(dim), 0, demb + B * dim, Int32(dim))
-    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(B), Int32(dim), Int32(n),
+                scale, dscores, Int32(n), cand, Int32(dim), 0, demb, Int32(dim))
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(n), Int32(dim), Int32(B),
+                scale, dscores, Int32(n), emb, Int32(dim), 0, demb + B * dim, Int32(dim))
     return Float(total)
 }

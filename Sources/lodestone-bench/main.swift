@@ -18,6 +18,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed steps (after one warm-up step).") var steps = 3
     @Option(help: "OpenBLAS threads.") var threads = 2
     @Flag(help: "Classic BERT instead of MosaicBERT.") var bert = false
+    @Flag(help: "Also print the CPU time of each kernel of one layer at this shape (single-threaded, load-independent).")
+    var profile = false
 
     func run() throws {
         setBLASThreads(threads)
@@ -28,6 +30,8 @@ struct Bench: ParsableCommand {
         // 1. cblas_sgemm at the step's largest shape: [tokens, h] · [i, h]ᵀ.
         let sgemm = measureSgemm(m: tokens, n: i, k: h)
 
+        if profile { profileKernels(h: h, heads: a, inner: i, tokens: tokens, seq: seq, parameters: cfgParameterCount(cfg)) }
+
         // 2. The training step on random token ids.
         let encoder = SentenceEncoder(config: cfg, randomSeed: 42)
         let trainer = EncoderTrainer(encoder: encoder)
@@ -37,15 +41,17 @@ struct Bench: ParsableCommand {
         }
         let columns = [column(), column()]
         try trainer.trainStep(columns: columns, learningRate: 1e-5) // warm-up: allocations, page faults
+        let cpu0 = cpuSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
         var loss: Float = 0
         for _ in 0..<steps { loss = try trainer.trainStep(columns: columns, learningRate: 1e-5).loss }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let cpu = cpuSeconds() - cpu0
         let nonEmbedding = encoder.parameterCount - encoder.layout.embeddingParameterCount
         let flops = 6 * Double(nonEmbedding) * Double(tokens) * Double(steps)
-        print(String(format: "swift model=%@ params=%d non_embedding=%d batch=%d seq=%d steps=%d seconds=%.3f pairs_per_s=%.3f gflops=%.1f sgemm_gflops=%.1f loss=%.4f threads=%d",
+        print(String(format: "swift model=%@ params=%d non_embedding=%d batch=%d seq=%d steps=%d seconds=%.3f pairs_per_s=%.3f gflops=%.1f sgemm_gflops=%.1f loss=%.4f threads=%d cpu_seconds=%.3f",
                      model, encoder.parameterCount, nonEmbedding, batch, seq, steps, seconds,
-                     Double(batch * steps) / seconds, flops / seconds / 1e9, sgemm, loss, blasThreads()))
+                     Double(batch * steps) / seconds, flops / seconds / 1e9, sgemm, loss, blasThreads(), cpu))
     }
 
     /// Best of 5 runs of C[m,n] = A[m,k] · B[n,k]ᵀ, in GFLOP/s.
@@ -60,6 +66,68 @@ struct Bench: ParsableCommand {
         }
         return 2 * Double(m) * Double(n) * Double(k) / best / 1e9
     }
+}
+
+func cfgParameterCount(_ c: EncoderConfig) -> Int { ParameterLayout(config: c).totalCount }
+
+/// User + system CPU seconds of this process (all threads).
+func cpuSeconds() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+}
+
+/// CPU time of each kernel of one MosaicBERT layer (forward + backward) and of AdamW, one thread.
+func profileKernels(h: Int, heads: Int, inner: Int, tokens: Int, seq: Int, parameters: Int) {
+    let threads = blasThreads()
+    setBLASThreads(1)
+    defer { setBLASThreads(threads) }
+    func buf(_ n: Int) -> UnsafeMutablePointer<Float> {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        for i in 0..<n { p[i] = Float(i % 97) * 0.001 - 0.04 }
+        return p
+    }
+    let T = tokens, x = buf(T * h), qkv = buf(T * 3 * h), out = buf(T * h), big = buf(T * 2 * inner), act = buf(T * inner)
+    let w = buf(2 * inner * h), dw = buf(2 * inner * h), b = buf(3 * h), stats = buf(2 * T)
+    let batch = RaggedBatch(lengths: [Int](repeating: seq, count: T / seq))
+    let scratch = buf(attentionScratchCount(batch))
+    let shape = AttentionShape(heads: heads, headDim: h / heads)
+    let slopes = alibiSlopes(heads: heads)
+    func time(_ name: String, flops: Double = 0, _ body: () -> Void) {
+        let c0 = cpuSeconds(); body(); let c = cpuSeconds() - c0
+        print(String(format: "profile %-28@ cpu_ms=%8.1f%@", name as NSString, c * 1000,
+                     flops > 0 ? String(format: " gflops=%.1f", flops / c / 1e9) : ""))
+    }
+    let gemmFlops = 2.0 * Double(T) * Double(h) * Double(3 * h + h + 2 * inner + inner)
+    time("layer gemms fwd", flops: gemmFlops) {
+        linearForward(qkv, x, w, b, rows: T, inDim: h, outDim: 3 * h)
+        linearForward(out, x, w, b, rows: T, inDim: h, outDim: h)
+        linearForward(big, x, w, nil, rows: T, inDim: h, outDim: 2 * inner)
+        linearForward(out, act, w, b, rows: T, inDim: inner, outDim: h)
+    }
+    time("layer gemms bwd", flops: 2 * gemmFlops) {
+        linearBackward(dinp: x, dweight: dw, dbias: b, dout: qkv, inp: x, weight: w, rows: T, inDim: h, outDim: 3 * h)
+        linearBackward(dinp: x, dweight: dw, dbias: b, dout: out, inp: x, weight: w, rows: T, inDim: h, outDim: h)
+        linearBackward(dinp: x, dweight: dw, dbias: nil, dout: big, inp: x, weight: w, rows: T, inDim: h, outDim: 2 * inner)
+        linearBackward(dinp: act, dweight: dw, dbias: b, dout: out, inp: act, weight: w, rows: T, inDim: inner, outDim: h)
+    }
+    let attFlops = 4.0 * Double(batch.count) * Double(seq * seq) * Double(h)
+    time("attention fwd", flops: attFlops) { attentionForward(out, qkv: qkv, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes) }
+    time("attention bwd", flops: 3 * attFlops) { attentionBackward(dqkv: qkv, dout: out, qkv: qkv, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes) }
+    time("gated gelu fwd") { gatedGeluForward(act, big, rows: T, inner: inner) }
+    time("gated gelu bwd") { gatedGeluBackward(dinp: big, dout: act, inp: big, rows: T, inner: inner) }
+    time("layernorm fwd x2") {
+        layerNormForward(out, mean: stats, rstd: stats + T, x: x, residual: nil, weight: b, bias: b, rows: T, dim: h, eps: 1e-12)
+        layerNormForward(out, mean: stats, rstd: stats + T, x: x, residual: nil, weight: b, bias: b, rows: T, dim: h, eps: 1e-12)
+    }
+    time("layernorm bwd x2") {
+        layerNormBackward(dx: out, dweight: dw, dbias: dw + h, dout: x, x: x, mean: stats, rstd: stats + T, weight: b, rows: T, dim: h)
+        layerNormBackward(dx: out, dweight: dw, dbias: dw + h, dout: x, x: x, mean: stats, rstd: stats + T, weight: b, rows: T, dim: h)
+    }
+    let p = buf(parameters), g = buf(parameters), m = buf(parameters), v = buf(parameters)
+    for i in 0..<parameters { v[i] = abs(v[i]) }
+    time("adamw (all parameters)") { adamWUpdate(params: p, grads: g, m: m, v: v, count: parameters, lr: 1e-5, beta1: 0.9, beta2: 0.999, eps: 1e-6, weightDecay: 0.01, step: 1) }
+    time("grad norm + zero") { _ = globalNorm(g, count: parameters); g.update(repeating: 0, count: parameters) }
 }
 
 Bench.main()

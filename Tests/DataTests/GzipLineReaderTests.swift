@@ -36,7 +36,21 @@ final class GzipLineReaderTests: XCTestCase {
         let b = try systemGzip(Data("three\n".utf8))
         let empty = try systemGzip(Data())
         let c = try systemGzip(Data("four\nfive".utf8))
-        XCTAssertEqual(try readAllLines(a + b + empty + c), ["one", "two", "three", "four", "five"])
+        // Reads of 1, 3 and 7 bytes put member boundaries anywhere in an input chunk.
+        for chunk in [1, 3, 7, 1 << 16] {
+            XCTAssertEqual(try readAllLines(a + b + empty + c, chunk: chunk), ["one", "two", "three", "four", "five"])
+        }
+        // 200 members (some empty) from GzipWriter, whose output system gzip reads (see the writer test).
+        let sink = MemoryWriter()
+        let writer = try GzipWriter(sink)
+        var expected: [String] = []
+        for i in 0..<200 {
+            let lines = (0..<(i % 7)).map { "member \(i) line \($0) " + String(repeating: "z", count: i) }
+            expected += lines
+            for line in lines { try writer.writeLine(line) }
+            try writer.finishMember()
+        }
+        XCTAssertEqual(try readAllLines(sink.data, chunk: 5), expected)
     }
 
     func testEmptyObjectAndEmptyGzip() throws {

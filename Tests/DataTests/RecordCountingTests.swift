@@ -4,9 +4,9 @@ import XCTest
 
 /// Corpora in every record format, written by the test with counts known by construction, counted through the
 /// same core calls 02-data-records makes (list → plan → parallel count → outcome → write).
-final class RecordCountingTests: XCTestCase {
+enum Corpus {
     /// Writes one gzip JSON-lines object with the system's gzip; returns nothing (the caller knows the count).
-    func put(_ store: ObjectStore, _ key: String, _ lines: [String], crlf: Bool = false, members: Int = 1) throws {
+    static func put(_ store: ObjectStore, _ key: String, _ lines: [String], crlf: Bool = false, members: Int = 1) throws {
         let eol = crlf ? "\r\n" : "\n"
         var data = Data()
         let per = max(1, (lines.count + members - 1) / members)
@@ -18,7 +18,7 @@ final class RecordCountingTests: XCTestCase {
     }
 
     /// A corpus covering every format; returns the expected counts (key relative to data/).
-    func writeCorpus(_ store: ObjectStore) throws -> [String: Int] {
+    static func writeCorpus(_ store: ObjectStore) throws -> [String: Int] {
         var expected: [String: Int] = [:]
         var pairs: [String] = []
         for i in 0..<1000 { pairs.append(json(["anchor \(i)", "positive \(i)"])) }
@@ -71,6 +71,14 @@ final class RecordCountingTests: XCTestCase {
         try put(store, "data/cnn_dailymail_splitted.json.gz", [json(["a", "b"])])
         return expected
     }
+
+}
+
+final class RecordCountingTests: XCTestCase {
+    func put(_ store: ObjectStore, _ key: String, _ lines: [String], crlf: Bool = false, members: Int = 1) throws {
+        try Corpus.put(store, key, lines, crlf: crlf, members: members)
+    }
+    func writeCorpus(_ store: ObjectStore) throws -> [String: Int] { try Corpus.writeCorpus(store) }
 
     struct Run { var outcome: RecordsOutcome; var plan: RecordsPlan; var output: URL }
 

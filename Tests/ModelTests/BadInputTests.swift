@@ -74,6 +74,8 @@ final class BadInputTests: XCTestCase {
         assertError(try SafeTensors.read(reversed), contains: ["'w'", "data_offsets"])
         let dtype = try file(header: #"{"w":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8), name: "d.safetensors")
         assertError(try SafeTensors.read(dtype), contains: ["'w'", "dtype", "C64"])
+        let huge = try file(header: #"{"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8), name: "f.safetensors")
+        assertError(try SafeTensors.read(huge), contains: ["'w'", "shape"])
         let notJSON = try file(header: "{oops", data: [], name: "e.safetensors")
         assertError(try SafeTensors.read(notJSON), contains: [notJSON.path, "JSON"])
     }

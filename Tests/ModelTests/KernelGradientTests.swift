@@ -127,11 +127,11 @@ final class KernelGradientTests: XCTestCase {
         let B = 3, dim = 4, S = B * columns
         var emb = randomFloats(S * dim, seed: 17)
         func loss(_ e: [Float]) -> Float {
-            var d = [Float](repeating: 0, count: e.count), scores = [Float](repeating: 0, count: B * B * (columns - 1))
+            var d = [Float](repeating: 0, count: e.count), scores = [Float](repeating: 0, count: 2 * B * B * (columns - 1))
             return rankingLossForwardBackward(demb: &d, emb: e, scores: &scores, anchors: B, columns: columns, dim: dim,
                                               scale: 20, symmetric: symmetric)
         }
-        var d = [Float](repeating: 0, count: emb.count), scores = [Float](repeating: 0, count: B * B * (columns - 1))
+        var d = [Float](repeating: 0, count: emb.count), scores = [Float](repeating: 0, count: 2 * B * B * (columns - 1))
         _ = rankingLossForwardBackward(demb: &d, emb: emb, scores: &scores, anchors: B, columns: columns, dim: dim,
                                        scale: 20, symmetric: symmetric)
         checkGradient("ranking loss (symmetric \(symmetric), \(columns) columns)", values: &emb, analytic: d, eps: 1e-3) { Double(loss($0)) }
@@ -148,7 +148,7 @@ final class KernelGradientTests: XCTestCase {
         // Two anchors equal to their positives, orthogonal to each other: scores [[20,0],[0,20]];
         // loss = log(1 + e^-20) each direction.
         let emb: [Float] = [1, 0, 0, 1, 1, 0, 0, 1]
-        var d = [Float](repeating: 0, count: 8), scores = [Float](repeating: 0, count: 4)
+        var d = [Float](repeating: 0, count: 8), scores = [Float](repeating: 0, count: 8)
         let l = rankingLossForwardBackward(demb: &d, emb: emb, scores: &scores, anchors: 2, columns: 2, dim: 2, scale: 20, symmetric: false)
         XCTAssertEqual(Double(l), log(1 + exp(-20.0)), accuracy: 1e-9)
         let ls = rankingLossForwardBackward(demb: &d, emb: emb, scores: &scores, anchors: 2, columns: 2, dim: 2, scale: 20, symmetric: true)

@@ -73,10 +73,12 @@ public final class Ingester: @unchecked Sendable {
                 return .alreadyPresent(bytes: present)
             }
             progress.started(t)
+            // The source's announced size sizes S3 parts (a stream of unknown length gets growing parts).
+            let sizeHint = t.size ?? (try? sourceSize(t)) ?? nil
             let (bytes, _) = try streamVerified(from: t.source, http: http, headers: t.headers, expectedSize: t.size,
                                                 expectedSHA256: t.sha256, what: t.name,
                                                 progress: { [progress] n in progress.advanced(t, to: n) }) { consume in
-                try store.write(key: t.key, expectedSize: t.size) { writer in _ = try consume(writer) }
+                try store.write(key: t.key, expectedSize: sizeHint) { writer in _ = try consume(writer) }
             }
             progress.finished(t, outcome: .stored(bytes: bytes))
             return .stored(bytes: bytes)

@@ -45,8 +45,9 @@ final class S3MultipartWriter: ByteWriter {
         guard let etag = response.headers["etag"] else { throw StorageError.badResponse(url: redactedURL(u), reason: "part without ETag") }
         etags.append(etag)
         part.removeAll(keepingCapacity: true)
-        // Grow parts every 1,000 so a stream of unknown length still fits in 10,000 parts.
-        if etags.count % 1000 == 0 { partSize = min(partSize * 2, 1 << 30) }
+        // Grow parts every 1,000 so a stream of unknown length still fits in 10,000 parts (up to ~500 GB with
+        // 8 MiB first parts); capped at 64 MiB to keep memory bounded. Give a size hint for larger objects.
+        if etags.count % 1000 == 0 { partSize = min(partSize * 2, max(partSize, 64 << 20)) }
     }
 
     func commit() throws {

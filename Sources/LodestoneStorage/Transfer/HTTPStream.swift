@@ -72,6 +72,21 @@ public final class HTTPStream: ByteReader {
         return n
     }
 
+    /// Hands the bytes buffered next to `body` without copying them (the ingest path's fast lane);
+    /// returns their count, 0 at the end. `body` must not call back into this stream.
+    public func readChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+        while tail == head {
+            if finished { return 0 }
+            try pump()
+        }
+        let n = tail - head
+        try body(UnsafeRawBufferPointer(start: buffer + head, count: n))
+        head += n
+        delivered += Int64(n)
+        if head == tail { head = 0; tail = 0 }
+        return n
+    }
+
     // MARK: - Driving curl
 
     /// Starts the transfer and drives it until the response headers are in, retrying transient failures.
@@ -188,6 +203,9 @@ public final class HTTPStream: ByteReader {
         let from = startOffset + delivered
         if from > 0 && status != 206 {
             throw StorageError.notResumable(url: shownURL, offset: from)
+        }
+        if status != 206, request.range?.upperBound != nil {
+            throw StorageError.badResponse(url: shownURL, reason: "the server ignored the requested byte range")
         }
         if let cr = t.headers["content-range"], let slash = cr.lastIndex(of: "/") {
             resourceSize = Int64(cr[cr.index(after: slash)...])

@@ -141,15 +141,5 @@ public final class HubClient: @unchecked Sendable {
 public func sha256(ofFile path: String) throws -> String {
     let fd = open(path, O_RDONLY)
     guard fd >= 0 else { throw StorageError.io(path: path, reason: String(cString: strerror(errno))) }
-    let reader = FileReader(fd: fd, path: path, range: nil)
-    defer { reader.close() }
-    var hasher = SHA256()
-    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-    defer { chunk.deallocate() }
-    while true {
-        let n = try reader.read(into: chunk)
-        if n == 0 { break }
-        hasher.update(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
-    }
-    return hasher.finalizeHex()
+    return try sha256(of: FileReader(fd: fd, path: path, range: nil))
 }

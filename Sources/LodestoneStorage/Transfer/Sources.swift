@@ -35,16 +35,22 @@ public func streamVerified(from source: DataSource, http: HTTPClient, headers: [
                 var total: Int64 = 0
                 let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
                 defer { chunk.deallocate() }
-                while true {
-                    let n = try reader.read(into: chunk)
-                    if n == 0 { break }
-                    let bytes = UnsafeRawBufferPointer(rebasing: chunk[0..<n])
+                func pass(_ bytes: UnsafeRawBufferPointer) throws {
                     hasher?.update(bytes)
                     try writer.write(bytes)
-                    total += Int64(n)
+                    total += Int64(bytes.count)
                     progress(total)
                     if let e = expectedSize, total > e {
                         throw StorageError.integrity(what: what, reason: "more bytes than the expected \(e)")
+                    }
+                }
+                if let stream = reader as? HTTPStream {
+                    while try stream.readChunk(pass) > 0 {}  // no copy between curl's buffer and the store
+                } else {
+                    while true {
+                        let n = try reader.read(into: chunk)
+                        if n == 0 { break }
+                        try pass(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
                     }
                 }
                 if let e = expectedSize, total != e {
@@ -71,7 +77,11 @@ public func streamVerified(from source: DataSource, http: HTTPClient, headers: [
 
 /// Hashes an object already in a store (to decide whether a rerun may skip it).
 public func sha256(of store: ObjectStore, key: String) throws -> String {
-    let reader = try store.openReader(key: key)
+    try sha256(of: try store.openReader(key: key))
+}
+
+/// SHA-256 (hex) of everything `reader` yields; closes it.
+public func sha256(of reader: ByteReader) throws -> String {
     defer { reader.close() }
     var hasher = SHA256()
     let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)

@@ -66,7 +66,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self, head=False):
         url = urllib.parse.urlsplit(self.path)
         path = urllib.parse.unquote(url.path)
-        n = count(path)
+        n = count(("HEAD " if head else "") + path)  # a HEAD never uses up a GET's fault
         if path == "/stats":
             return self.send_json(hits)
         parts = path.split("/")
