@@ -27,12 +27,11 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
 
         // The core library, along the data flow.
         .target(name: "LodestoneStorage", dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: swiftSettings),
-        .target(name: "LodestoneData", dependencies: ["LodestoneStorage", "CZlib", "CIsal"], swiftSettings: fast),
+        .target(name: "LodestoneData", dependencies: ["LodestoneStorage", "CZlib"], swiftSettings: fast),
         .target(name: "LodestoneText", swiftSettings: fast),
         .target(name: "LodestoneTensor", dependencies: ["COpenBLAS"], swiftSettings: fast),
         .target(name: "LodestoneModel", dependencies: ["LodestoneTensor", "LodestoneText", "CZlib"],

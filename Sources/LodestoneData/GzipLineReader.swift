@@ -1,8 +1,8 @@
 import Foundation
 import LodestoneStorage
 
-/// Streams the lines of a gzip object: inflate (ISA-L by default, zlib on request; concatenated members read to
-/// the end, each member's CRC checked) into a fixed window, split with `memchr`. Memory stays bounded by the window (plus the
+/// Streams the lines of a gzip object: inflate through zlib (concatenated members read
+/// to the end, each member's CRC checked) into a fixed window, split with `memchr`. Memory stays bounded by the window (plus the
 /// longest line); a 100 GB object streams like a 1 KB one.
 ///
 /// Lines come without their `\n` and a trailing `\r` (CRLF files). Errors name the object and the
@@ -17,7 +17,7 @@ public final class GzipLineReader {
     public private(set) var uncompressedBytes: Int64 = 0
 
     private let source: ByteReader
-    private let inflater: Inflater
+    private let inflater: ZlibInflater
     private let input: UnsafeMutableRawBufferPointer
     private var window: UnsafeMutableRawBufferPointer
     private var start = 0, end = 0, scanned = 0          // unconsumed bytes are window[start..<end]
@@ -30,13 +30,13 @@ public final class GzipLineReader {
     ///   - name: used in errors, e.g. the object key.
     ///   - maxLineLength: longest line accepted before `DataError.lineTooLong` (memory bound).
     public init(_ source: ByteReader, name: String, windowSize: Int = 1 << 20, inputSize: Int = 1 << 18,
-                maxLineLength: Int = 256 << 20, engine: InflateEngine = .default) throws {
+                maxLineLength: Int = 256 << 20) throws {
         self.source = source
         self.name = name
         self.maxLineLength = maxLineLength
         input = .allocate(byteCount: inputSize, alignment: 64)
         window = .allocate(byteCount: max(windowSize, 64), alignment: 64)
-        inflater = try makeInflater(engine)
+        inflater = try ZlibInflater()
     }
 
     deinit {
