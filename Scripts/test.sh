@@ -8,4 +8,15 @@ if [ -z "${LODESTONE_MINILM:-}" ] && [ -f ../shared/scripts/fetch-minilm.sh ]; t
   LODESTONE_MINILM=$(bash ../shared/scripts/fetch-minilm.sh)
   export LODESTONE_MINILM
 fi
-swift test "$@"
+# Only XCTest suites here; the summary line at the end counts what ran.
+log=$(mktemp); trap 'rm -f "$log"' EXIT
+status=0
+swift test --disable-swift-testing "$@" 2>&1 | tee "$log" || status=$?
+summary=$(grep -E "Executed [0-9]+ tests?, with" "$log" | tail -1 || true)
+if [ -n "$summary" ]; then
+  total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
+  failed=$(sed -E 's/.* ([0-9]+) failures?.*/\1/' <<<"$summary")
+  skipped=$(grep -oE "[0-9]+ tests? skipped" <<<"$summary" | grep -oE "^[0-9]+" || echo 0)
+  echo "$((total - failed - skipped)) passed, $failed failed, $skipped skipped"
+fi
+exit $status
