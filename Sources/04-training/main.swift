@@ -19,7 +19,7 @@ struct Training: ParsableCommand {
         discussion: """
         Hyperparameters: the original's defaults, then --config FILE.json (snake_case keys: batch_size, \
         max_seq_length, cycles, chunks, epochs, steps_per_epoch, lr, warmup_steps, weight_decay, max_grad_norm, \
-        scale, seed, max_steps, stall_timeout, checkpoint_every), then the flags below.
+        scale, symmetric_loss, adam_eps, seed, max_steps, stall_timeout, checkpoint_every), then the flags below.
         """)
 
     @Option(help: "Object store with data/…json.gz: a local directory or s3://bucket/prefix.")
@@ -54,6 +54,8 @@ struct Training: ParsableCommand {
     @Option(help: "AdamW weight decay (default 0.01).") var weightDecay: Double?
     @Option(help: "Gradient clipping norm (default 1.0).") var maxGradNorm: Double?
     @Option(help: "MNRL scale (default 20).") var scale: Double?
+    @Flag(help: "Symmetric MNRL (both directions), all-MiniLM's recipe (default: off, as the original).") var symmetricLoss = false
+    @Option(help: "AdamW epsilon (default 1e-6).") var adamEps: Double?
     @Option(help: "Seed of the sampler (default 42).") var seed: UInt64?
     @Option(help: "Stop with a checkpoint after this many steps in total (default: no limit).") var maxSteps: Int?
     @Option(help: "Seconds without a finished step before the epoch fails (default 600).") var stallTimeout: Double?
@@ -137,6 +139,8 @@ struct Training: ParsableCommand {
         if let v = weightDecay { hp.weightDecay = v }
         if let v = maxGradNorm { hp.maxGradNorm = v }
         if let v = scale { hp.scale = v }
+        if symmetricLoss { hp.symmetricLoss = true }
+        if let v = adamEps { hp.adamEps = v }
         if let v = seed { hp.seed = v }
         if let v = maxSteps { hp.maxSteps = v }
         if let v = stallTimeout { hp.stallTimeout = v }

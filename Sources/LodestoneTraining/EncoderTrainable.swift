@@ -15,8 +15,8 @@ public final class EncoderTrainable: TrainableModel {
         let encoder = try SentenceEncoder(config: dir.config, weights: Dictionary(dir.weights, uniquingKeysWith: { a, _ in a }))
         directory = dir
         tokenizer = dir.tokenizer
-        trainer = EncoderTrainer(encoder: encoder, loss: MultipleNegativesRankingLoss(scale: Float(config.scale)),
-                                 adamW: AdamWConfig(weightDecay: Float(config.weightDecay)),
+        trainer = EncoderTrainer(encoder: encoder, loss: MultipleNegativesRankingLoss(scale: Float(config.scale), symmetric: config.symmetricLoss),
+                                 adamW: AdamWConfig(eps: Float(config.adamEps), weightDecay: Float(config.weightDecay)),
                                  maxGradNorm: Float(config.maxGradNorm))
     }
 

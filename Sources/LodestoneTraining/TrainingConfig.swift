@@ -16,6 +16,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var weightDecay = 0.01
     public var maxGradNorm = 1.0
     public var scale = 20.0
+    /// MNRL in both directions (anchors → positives and positives → anchors), all-MiniLM's recipe.
+    public var symmetricLoss = false
+    /// AdamW's epsilon: 1e-6, as the transformers AdamW that the original's sentence-transformers fit used.
+    public var adamEps = 1e-6
     public var seed: UInt64 = 42
     /// Stop (with a checkpoint) once this many steps have run in total, failed epochs included; nil = no limit.
     public var maxSteps: Int?
@@ -30,6 +34,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         case batchSize = "batch_size", maxSeqLength = "max_seq_length", cycles, chunks, epochs
         case stepsPerEpoch = "steps_per_epoch", learningRate = "lr", warmupSteps = "warmup_steps"
         case weightDecay = "weight_decay", maxGradNorm = "max_grad_norm", scale, seed, maxSteps = "max_steps"
+        case symmetricLoss = "symmetric_loss", adamEps = "adam_eps"
         case stallTimeout = "stall_timeout", checkpointEvery = "checkpoint_every"
     }
 
@@ -42,6 +47,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         stepsPerEpoch = try get(.stepsPerEpoch, d.stepsPerEpoch); learningRate = try get(.learningRate, d.learningRate)
         warmupSteps = try get(.warmupSteps, d.warmupSteps); weightDecay = try get(.weightDecay, d.weightDecay)
         maxGradNorm = try get(.maxGradNorm, d.maxGradNorm); scale = try get(.scale, d.scale); seed = try get(.seed, d.seed)
+        symmetricLoss = try get(.symmetricLoss, d.symmetricLoss); adamEps = try get(.adamEps, d.adamEps)
         maxSteps = try c.decodeIfPresent(Int.self, forKey: .maxSteps)
         stallTimeout = try get(.stallTimeout, d.stallTimeout); checkpointEvery = try get(.checkpointEvery, d.checkpointEvery)
     }

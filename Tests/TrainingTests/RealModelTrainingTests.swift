@@ -43,6 +43,25 @@ final class RealModelTrainingTests: XCTestCase {
         XCTAssertThrowsError(try missing.next()) { XCTAssertTrue("\($0)".contains("gone.json.gz"), "\($0)") }
     }
 
+    /// `symmetric_loss` and `adam_eps` from a config file reach the loss and the optimizer, and change the step.
+    func testSymmetricLossAndAdamEpsReachTheTrainer() throws {
+        let modelDir = Self.fixtures.appendingPathComponent("mosaic-tiny")
+        let dir = temporaryDirectory(); defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("c.json")
+        try Data(#"{"symmetric_loss": true, "adam_eps": 1e-8}"#.utf8).write(to: file)
+        let config = try TrainingConfig.load(file)
+        let symmetric = try EncoderTrainable(directory: modelDir, config: config)
+        XCTAssertTrue(symmetric.trainer.loss.symmetric)
+        XCTAssertEqual(symmetric.trainer.adamW.eps, 1e-8)
+        let plain = try EncoderTrainable(directory: modelDir, config: TrainingConfig())
+        XCTAssertFalse(plain.trainer.loss.symmetric)
+        XCTAssertEqual(plain.trainer.adamW.eps, 1e-6)
+        let columns: [[[Int32]]] = [[[101, 2023, 102], [101, 2008, 2003, 102]], [[101, 3899, 102], [101, 4937, 102]]]
+        let a = try plain.trainStep(columns: columns, learningRate: 0).loss
+        let b = try symmetric.trainStep(columns: columns, learningRate: 0).loss
+        XCTAssertNotEqual(a, b, "the symmetric loss adds the positives → anchors direction")
+    }
+
     func testRealEncoderKilledAndResumedEqualsStraightRun() throws {
         let modelDir = Self.fixtures.appendingPathComponent("mosaic-tiny")
         guard FileManager.default.fileExists(atPath: modelDir.path) else {
