@@ -70,12 +70,7 @@ func attentionProbabilities(_ p: UnsafeMutablePointer<Float>, q: UnsafePointer<F
         if let slope {
             for j in 0..<L { row[j] -= slope * Float(abs(i - j)) }
         }
-        var mx = -Float.infinity
-        for j in 0..<L { mx = max(mx, row[j]) }
-        var sum: Float = 0
-        for j in 0..<L { let e = fastExp(row[j] - mx); row[j] = e; sum += e }
-        let inv = 1 / sum
-        for j in 0..<L { row[j] *= inv }
+        softmaxRow(row, count: L)
     }
 }
 
