@@ -1,6 +1,7 @@
 // A model directory ready to embed text: tokenizer + encoder + max_seq_length. Texts are tokenized,
 // sorted by length into batches (so a batch wastes nothing on ragged rows), and returned in input order.
 import Foundation
+import LodestoneTensor
 import LodestoneText
 
 public final class SentenceModel {
@@ -40,15 +41,54 @@ public final class SentenceModel {
 
     public func embed(tokenized: [[Int32]], batchSize: Int = 32, progress: ((Int) -> Void)? = nil) throws -> [[Float]] {
         let order = tokenized.indices.sorted { tokenized[$0].count > tokenized[$1].count }
+        let size = max(1, batchSize)
+        let batches = stride(from: 0, to: order.count, by: size).map { Array(order[$0..<min(order.count, $0 + size)]) }
         var out = [[Float]](repeating: [], count: tokenized.count)
         var done = 0
-        for start in stride(from: 0, to: order.count, by: max(1, batchSize)) {
-            let rows = Array(order[start..<min(order.count, start + max(1, batchSize))])
-            let embeddings = try encoder.embed(rows.map { tokenized[$0] })
-            for (row, embedding) in zip(rows, embeddings) { out[row] = embedding }
-            done += rows.count
-            progress?(done)
+        let pipelines = min(max(1, blasThreads()), batches.count)
+        if pipelines <= 1 {
+            for rows in batches {
+                let embeddings = try encoder.embed(rows.map { tokenized[$0] })
+                for (row, embedding) in zip(rows, embeddings) { out[row] = embedding }
+                done += rows.count
+                progress?(done)
+            }
+            return out
         }
+        // Whole batches run on separate threads, each with single-threaded BLAS and element-wise kernels:
+        // a forward pass then never waits on another thread (OpenBLAS's per-call fork/join and the
+        // element-wise splits cost ~25% of the time at these sizes), and each sgemm still sees a batch of rows.
+        let savedBLAS = blasThreads(), savedCompute = computeThreads
+        setBLASThreads(1)
+        defer { setBLASThreads(savedBLAS); computeThreads = savedCompute }
+        let buffers = (0..<pipelines).map { _ in Activations() }
+        let lock = NSLock()
+        var next = 0
+        var failure: (batch: Int, error: Error)?
+        DispatchQueue.concurrentPerform(iterations: pipelines) { worker in
+            while true {
+                lock.lock()
+                let b = next
+                next += 1
+                let stop = failure != nil
+                lock.unlock()
+                if stop || b >= batches.count { return }
+                let rows = batches[b]
+                do {
+                    let embeddings = try encoder.embed(rows.map { tokenized[$0] }, using: buffers[worker])
+                    lock.lock()
+                    for (row, embedding) in zip(rows, embeddings) { out[row] = embedding }
+                    done += rows.count
+                    progress?(done)
+                    lock.unlock()
+                } catch {
+                    lock.lock()
+                    if failure == nil || b < failure!.batch { failure = (b, error) }
+                    lock.unlock()
+                }
+            }
+        }
+        if let failure { throw failure.error }
         return out
     }
 

@@ -121,13 +121,17 @@ public final class SentenceEncoder {
     }
 
     /// Mean-pooled, L2-normalized sentence embeddings, one per input row.
-    public func embed(_ batch: [[Int32]]) throws -> [[Float]] {
+    public func embed(_ batch: [[Int32]]) throws -> [[Float]] { try embed(batch, using: inference) }
+
+    /// `embed` into caller-owned buffers: threads that each own an `Activations` may run batches at once
+    /// (parameters are only read).
+    func embed(_ batch: [[Int32]], using act: Activations) throws -> [[Float]] {
         guard !batch.isEmpty else { return [] }
         let ragged = try validate(batch)
-        inference.prepare(config: config, batch: ragged, training: false)
-        forward(batch, ragged: ragged, act: inference)
+        act.prepare(config: config, batch: ragged, training: false)
+        forward(batch, ragged: ragged, act: act)
         let H = config.hidden
-        return (0..<batch.count).map { Array(UnsafeBufferPointer(start: inference.sentenceEmbeddings + $0 * H, count: H)) }
+        return (0..<batch.count).map { Array(UnsafeBufferPointer(start: act.sentenceEmbeddings + $0 * H, count: H)) }
     }
 
     /// Last hidden states per row ([length × hidden] each, row-major), before pooling.

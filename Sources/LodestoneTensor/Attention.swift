@@ -63,19 +63,16 @@ func forEachSequence(_ batch: RaggedBatch, heads: Int, _ body: (_ s: Int, _ prob
 @inline(__always)
 func attentionProbabilities(_ p: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
                             ld: Int, length L: Int, headDim d: Int, scale: Float, slope: Float?) {
+    // Zero C ourselves and accumulate (beta 1): OpenBLAS's beta-0 pass costs more than a memset at this size.
+    p.update(repeating: 0, count: L * L)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(L), Int32(d),
-                scale, q, Int32(ld), k, Int32(ld), 0, p, Int32(L))
+                scale, q, Int32(ld), k, Int32(ld), 1, p, Int32(L))
     for i in 0..<L {
         let row = p + i * L
         if let slope {
             for j in 0..<L { row[j] -= slope * Float(abs(i - j)) }
         }
-        var mx = -Float.infinity
-        for j in 0..<L { mx = max(mx, row[j]) }
-        var sum: Float = 0
-        for j in 0..<L { let e = fastExp(row[j] - mx); row[j] = e; sum += e }
-        let inv = 1 / sum
-        for j in 0..<L { row[j] *= inv }
+        softmaxRow(row, count: L)
     }
 }
 
@@ -92,11 +89,12 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, qkv: UnsafePoin
     forEachSequence(batch, heads: shape.heads) { s, _, part in
         let L = batch.lengths[s], t0 = batch.starts[s]
         let p = scratch + part * 2 * batch.maxLength * batch.maxLength
+        (out + t0 * hidden).update(repeating: 0, count: L * hidden) // PV accumulates (beta 1) into zeros
         for h in 0..<shape.heads {
             let q = qkv + t0 * h3 + h * d, k = q + hidden, v = q + 2 * hidden
             attentionProbabilities(p, q: q, k: k, ld: h3, length: L, headDim: d, scale: scale, slope: slopes?[h])
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(L), Int32(d), Int32(L),
-                        1, p, Int32(L), v, Int32(h3), 0, out + t0 * hidden + h * d, Int32(hidden))
+                        1, p, Int32(L), v, Int32(h3), 1, out + t0 * hidden + h * d, Int32(hidden))
         }
     }
 }

@@ -42,3 +42,66 @@ import Dispatch
 
 /// Threads used by the element-wise kernels (set with the BLAS threads by `setBLASThreads`).
 nonisolated(unsafe) public var computeThreads = 2
+
+// Eight-lane versions of the above. Swift does not reassociate float reductions nor vectorize through
+// min/max and selects, so the scalar loops ran one element at a time; these run 8 lanes (2 SSE registers).
+public typealias Float8 = SIMD8<Float>
+
+@inline(__always) func load8(_ p: UnsafePointer<Float>) -> Float8 {
+    UnsafeRawPointer(p).loadUnaligned(as: Float8.self)
+}
+
+@inline(__always) func store8(_ v: Float8, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: Float8.self)
+}
+
+/// `fastExp` on 8 lanes (same polynomial; 2ⁿ built from the rounding constant's low mantissa bits).
+@inline(__always) func fastExp8(_ x: Float8) -> Float8 {
+    // Selects rather than clamped(): pointwiseMin/Max were not inlined.
+    let lo = Float8(repeating: -87.33), hi = Float8(repeating: 88.72)
+    var c = x.replacing(with: lo, where: x .< lo)
+    c = c.replacing(with: hi, where: c .> hi)
+    let big = c * 1.442_695_04 + 12_582_912
+    let n = big - 12_582_912
+    let r = c - n * 0.693_359_375 + n * 2.121_944_4e-4
+    var p = Float8(repeating: 1.987_569_15e-4)
+    p = p * r + 1.398_199_95e-3
+    p = p * r + 8.333_451_9e-3
+    p = p * r + 4.166_579_59e-2
+    p = p * r + 0.166_666_655
+    p = p * r + 0.500_000_01
+    let er = p * r * r + r + 1
+    // big's bits = 0x4B400000 + n for |n| < 2²², so (bits − 0x4B400000 + 127) << 23 is 2ⁿ.
+    let bits = unsafeBitCast(big, to: SIMD8<UInt32>.self) &- 0x4B40_0000 &+ 127
+    return er * unsafeBitCast(bits &<< 23, to: Float8.self)
+}
+
+/// gelu(x) = x Φ(x) on 8 lanes, Φ by the same erf approximation as `normalCdfPdf`.
+@inline(__always) func gelu8(_ x: Float8) -> Float8 {
+    let e = fastExp8(-0.5 * x * x)
+    let absX = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Float8.self)
+    let z = absX * 0.707_106_781_186_547_52
+    let t = 1 / (1 + 0.327_591_1 * z)
+    let poly = t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))))
+    let erfAbs = 1 - poly * e
+    let erf = erfAbs.replacing(with: -erfAbs, where: x .< 0)
+    return x * (0.5 * (1 + erf))
+}
+
+/// In-place softmax of one row of `count` floats.
+@inline(__always) func softmaxRow(_ row: UnsafeMutablePointer<Float>, count L: Int) {
+    let L8 = L & ~7
+    var mx8 = Float8(repeating: -.infinity)
+    var j = 0
+    while j < L8 { let v = load8(row + j); mx8 = mx8.replacing(with: v, where: v .> mx8); j += 8 }
+    var mx = mx8.max()
+    while j < L { mx = max(mx, row[j]); j += 1 }
+    let m8 = Float8(repeating: mx)
+    var sum8 = Float8(repeating: 0)
+    j = 0
+    while j < L8 { let e = fastExp8(load8(row + j) - m8); store8(e, row + j); sum8 += e; j += 8 }
+    var sum = sum8.sum()
+    while j < L { let e = fastExp(row[j] - mx); row[j] = e; sum += e; j += 1 }
+    let inv = 1 / sum
+    for j in 0..<L { row[j] *= inv }
+}

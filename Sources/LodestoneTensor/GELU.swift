@@ -11,7 +11,11 @@
 
 /// out[n] = gelu(inp[n]).
 public func geluForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, count: Int) {
-    parallelRanges(count) { r in for i in r { out[i] = geluValue(inp[i]) } }
+    parallelRanges(count) { r in
+        var i = r.lowerBound
+        while i + 8 <= r.upperBound { store8(gelu8(load8(inp + i)), out + i); i += 8 }
+        while i < r.upperBound { out[i] = geluValue(inp[i]); i += 1 }
+    }
 }
 
 /// dinp[n] = dout[n] * gelu'(inp[n]) (overwritten; may alias dout).
@@ -25,7 +29,9 @@ public func gatedGeluForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePo
     parallelRanges(rows, minPerPart: 8) { range in
         for r in range {
             let g = inp + r * 2 * inner, o = out + r * inner
-            for i in 0..<inner { o[i] = geluValue(g[i]) * g[inner + i] }
+            var i = 0
+            while i + 8 <= inner { store8(gelu8(load8(g + i)) * load8(g + inner + i), o + i); i += 8 }
+            while i < inner { o[i] = geluValue(g[i]) * g[inner + i]; i += 1 }
         }
     }
 }

@@ -13,11 +13,20 @@ public func layerNormForward(_ out: UnsafeMutablePointer<Float>, mean: UnsafeMut
                 let rr = residual + r * dim
                 for i in 0..<dim { xr[i] += rr[i] }
             }
-            var sum: Float = 0
-            for i in 0..<dim { sum += xr[i] }
+            // Eight-lane partial sums (the scalar reduction does not vectorize).
+            let dim8 = dim & ~7
+            var sum8 = Float8(repeating: 0)
+            var i = 0
+            while i < dim8 { sum8 += load8(xr + i); i += 8 }
+            var sum = sum8.sum()
+            while i < dim { sum += xr[i]; i += 1 }
             let m = sum / Float(dim)
-            var varSum: Float = 0
-            for i in 0..<dim { let d = xr[i] - m; varSum += d * d }
+            let m8 = Float8(repeating: m)
+            var var8 = Float8(repeating: 0)
+            i = 0
+            while i < dim8 { let d = load8(xr + i) - m8; var8 += d * d; i += 8 }
+            var varSum = var8.sum()
+            while i < dim { let d = xr[i] - m; varSum += d * d; i += 1 }
             let s = 1 / (varSum / Float(dim) + eps).squareRoot()
             let o = out + r * dim
             for i in 0..<dim { o[i] = (xr[i] - m) * s * weight[i] + bias[i] }

@@ -7,14 +7,13 @@ public func linearForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
                           _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                           rows: Int, inDim: Int, outDim: Int) {
     guard rows > 0 else { return }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outDim), Int32(inDim),
-                1, inp, Int32(inDim), weight, Int32(inDim), 0, out, Int32(outDim))
+    // With a bias, start C at the bias rows and accumulate (beta 1): this replaces OpenBLAS's zeroing pass
+    // (beta 0) and a separate bias pass over the output.
     if let bias {
-        for r in 0..<rows {
-            let o = out + r * outDim
-            for c in 0..<outDim { o[c] += bias[c] }
-        }
+        for r in 0..<rows { (out + r * outDim).update(from: bias, count: outDim) }
     }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outDim), Int32(inDim),
+                1, inp, Int32(inDim), weight, Int32(inDim), bias == nil ? 0 : 1, out, Int32(outDim))
 }
 
 /// Backward of `linearForward`. dinp is overwritten (accumulateInput false) or added to (true);
