@@ -48,11 +48,11 @@ final class ManifestTests: XCTestCase {
         assertManifestError(header + "a\td\t1\t\tftp://x/y\t\n", line: 2, column: "Download link", contains: "unsupported scheme")
         assertManifestError(header + "a\td\t1\t\thttps://x/a\t\nb\td\t1\t\thttps://x/b\t\na\td\t1\t\thttps://x/c\t\n",
                             line: 4, column: "Name", contains: "duplicate Name 'a'")
-        assertManifestError(header + "a\td\t1\t\thttps://x/a\t\nb\t\"never closed\t1\t\thttps://x/b\t\n", line: 3, column: "col 3",
+        assertManifestError(header + "a\td\t1\t\thttps://x/a\t\nb\t\"never closed\t1\t\thttps://x/b\t\n", line: 3, column: "3",
                             contains: "unterminated quoted field")
         assertManifestError(header + "a\td\tmany\t\thttps://x/a\t\n", line: 2, column: "Size (#Pairs)", contains: "not a number")
         assertManifestError(header + "../up\td\t1\t\thttps://x/a\t\n", line: 2, column: "Name", contains: "not a plain name")
-        assertManifestError(header + "a\td\t1\t\thttps://x/a\t\tsurplus\n", line: 2, column: "col 7", contains: "expected 6 fields")
+        assertManifestError(header + "a\td\t1\t\thttps://x/a\t\tsurplus\n", line: 2, column: "7", contains: "expected 6 fields")
     }
 
     func testRepoManifest() throws {

@@ -44,7 +44,7 @@ public struct TSVTable {
                     inQuotes = false
                     // After the closing quote only a separator or the end of the record may follow.
                     if i + 1 < chars.count && !["\t", "\n", "\r"].contains(chars[i + 1]) {
-                        throw ManifestError(file: file, line: line, column: "col \(col + 1)",
+                        throw ManifestError(file: file, line: line, column: "\(col + 1)",
                                             message: "unexpected character after closing quote")
                     }
                 } else {
@@ -71,7 +71,7 @@ public struct TSVTable {
             i += 1; col += 1
         }
         if inQuotes {
-            throw ManifestError(file: file, line: quoteLine, column: "col \(quoteCol)", message: "unterminated quoted field")
+            throw ManifestError(file: file, line: quoteLine, column: "\(quoteCol)", message: "unterminated quoted field")
         }
         if !field.isEmpty || !fields.isEmpty { endRecord() }
         guard let first = records.first else {
@@ -81,7 +81,7 @@ public struct TSVTable {
         var rows: [(line: Int, fields: [String])] = []
         for r in records.dropFirst() {
             if r.fields.count > header.count {
-                throw ManifestError(file: file, line: r.line, column: "col \(header.count + 1)",
+                throw ManifestError(file: file, line: r.line, column: "\(header.count + 1)",
                                     message: "expected \(header.count) fields, saw \(r.fields.count)")
             }
             rows.append((r.line, r.fields + Array(repeating: "", count: header.count - r.fields.count)))
