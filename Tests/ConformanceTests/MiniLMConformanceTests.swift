@@ -12,7 +12,7 @@ final class MiniLMConformanceTests: XCTestCase {
         if let dir = ProcessInfo.processInfo.environment["LODESTONE_MINILM"], !dir.isEmpty {
             return URL(fileURLWithPath: dir)
         }
-        let script = TextFixtures.root.deletingLastPathComponent().appendingPathComponent("scripts/fetch-minilm.sh")
+        let script = ModelCase.fixturesRoot.deletingLastPathComponent().appendingPathComponent("scripts/fetch-minilm.sh")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [script.path]
@@ -28,7 +28,7 @@ final class MiniLMConformanceTests: XCTestCase {
 
     func testMiniLMEmbeddingsMatchSentenceTransformers() throws {
         let expected = try JSONDecoder().decode(Expected.self, from:
-            Data(contentsOf: TextFixtures.root.appendingPathComponent("text/minilm_embeddings.json")))
+            Data(contentsOf: ModelCase.fixturesRoot.appendingPathComponent("text/minilm_embeddings.json")))
         XCTAssertFalse(expected.sentences.isEmpty)
         let model = try SentenceModel.load(try modelDirectory())
         XCTAssertEqual(model.maxSeqLength, expected.max_seq_length, "max_seq_length from sentence_bert_config.json")

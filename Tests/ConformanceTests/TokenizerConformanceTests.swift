@@ -3,26 +3,6 @@ import Foundation
 import XCTest
 import LodestoneText
 
-/// Where the fixtures live: $LODESTONE_FIXTURES, else ../shared/fixtures next to the package root.
-enum TextFixtures {
-    static var root: URL {
-        if let env = ProcessInfo.processInfo.environment["LODESTONE_FIXTURES"], !env.isEmpty {
-            return URL(fileURLWithPath: env)
-        }
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
-    }
-
-    /// Case directories holding a model (config.json + model.safetensors), found by listing the root.
-    static func modelCases() throws -> [URL] {
-        let entries = try FileManager.default.contentsOfDirectory(at: root, includingPropertiesForKeys: nil)
-        return entries.filter {
-            FileManager.default.fileExists(atPath: $0.appendingPathComponent("config.json").path)
-        }.sorted { $0.lastPathComponent < $1.lastPathComponent }
-    }
-}
-
 final class TokenizerConformanceTests: XCTestCase {
     struct Cases: Decodable {
         struct Case: Decodable { let text: String; let input_ids: [Int32]; let max_length: Int? }
@@ -30,7 +10,7 @@ final class TokenizerConformanceTests: XCTestCase {
     }
 
     func testEveryTokenizerCaseMatchesBertTokenizerFast() throws {
-        let root = TextFixtures.root
+        let root = ModelCase.fixturesRoot
         let data = try Data(contentsOf: root.appendingPathComponent("text/tokenizer_cases.json"))
         let cases = try JSONDecoder().decode(Cases.self, from: data).cases
         XCTAssertGreaterThan(cases.count, 0, "no tokenizer cases found")
@@ -56,14 +36,14 @@ final class TokenizerConformanceTests: XCTestCase {
         let json = dir.appendingPathComponent("tokenizer.json")
         guard FileManager.default.fileExists(atPath: json.path) else { throw XCTSkip("no MiniLM tokenizer.json") }
         let fromJSON = try WordPieceTokenizer(vocabulary: Vocabulary(tokenizerJSON: json))
-        let fromTxt = try WordPieceTokenizer(vocabFile: TextFixtures.root.appendingPathComponent("mosaic-tiny/vocab.txt"))
+        let fromTxt = try WordPieceTokenizer(vocabFile: ModelCase.fixturesRoot.appendingPathComponent("mosaic-tiny/vocab.txt"))
         let text = "Héllo, wörld! Tokenizers split «punctuation» and 中文 characters; unaffable."
         XCTAssertEqual(fromJSON.encode(text), fromTxt.encode(text))
         XCTAssertEqual(fromJSON.vocabSize, 30522)
     }
 
     func testTruncationAndPadding() throws {
-        let tokenizer = try WordPieceTokenizer(vocabFile: TextFixtures.root.appendingPathComponent("mosaic-tiny/vocab.txt"))
+        let tokenizer = try WordPieceTokenizer(vocabFile: ModelCase.fixturesRoot.appendingPathComponent("mosaic-tiny/vocab.txt"))
         let ids = tokenizer.encode("one two three four five", maxLength: 4)
         XCTAssertEqual(ids.count, 4)
         XCTAssertEqual(ids.first, 101); XCTAssertEqual(ids.last, 102)

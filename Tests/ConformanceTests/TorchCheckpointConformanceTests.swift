@@ -8,8 +8,8 @@ import LodestoneText
 
 final class TorchCheckpointConformanceTests: XCTestCase {
     func testTorchWeightsEqualSafetensorsInEveryModelCase() throws {
-        let cases = try TextFixtures.modelCases()
-        XCTAssertFalse(cases.isEmpty, "no model cases under \(TextFixtures.root.path)")
+        let cases = try ModelCase.all()
+        XCTAssertFalse(cases.isEmpty, "no model cases under \(ModelCase.fixturesRoot.path)")
         for dir in cases {
             let name = dir.lastPathComponent
             let fromBin = try TorchCheckpoint.read(dir.appendingPathComponent("pytorch_model.bin"))
@@ -29,7 +29,7 @@ final class TorchCheckpointConformanceTests: XCTestCase {
     struct Case: Decodable { let columns: [[String]]; let max_seq_length: Int; let input_ids_each: [[Int32]] }
 
     func testEmbeddingsFromTorchWeightsMatchReferenceInEveryModelCase() throws {
-        let cases = try TextFixtures.modelCases()
+        let cases = try ModelCase.all()
         XCTAssertFalse(cases.isEmpty)
         for dir in cases {
             let name = dir.lastPathComponent
