@@ -93,15 +93,7 @@ public func countRecordsInParallel(store: ObjectStore, objects: [ObjectInfo], jo
 
 func progressLine(_ p: ParallelRecordCounter.Progress, seconds: Double) -> String {
     let rate = seconds > 0 ? Double(p.compressedBytes) / seconds : 0
-    return "progress: \(p.filesDone)/\(p.filesTotal) files, \(formatBytes(Double(p.compressedBytes))) of "
-        + "\(formatBytes(Double(p.compressedTotal))) compressed, \(formatBytes(rate))/s, "
+    return "progress: \(p.filesDone)/\(p.filesTotal) files, \(formatBytes(p.compressedBytes)) of "
+        + "\(formatBytes(p.compressedTotal)) compressed, \(formatBytes(Int64(rate)))/s, "
         + String(format: "%.1f s", seconds)
-}
-
-/// 1234567 → "1.2 MB".
-public func formatBytes(_ bytes: Double) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB"]
-    var value = bytes, unit = 0
-    while value >= 1000 && unit < units.count - 1 { value /= 1000; unit += 1 }
-    return unit == 0 ? "\(Int(value)) B" : String(format: "%.1f ", value) + units[unit]
 }
