@@ -1,6 +1,7 @@
 // Reading texts and text pairs, writing embeddings (.npy float32 [n, dim] or .jsonl). Bad lines fail with
 // the file, the line number and the field; outputs are written to a temporary name and renamed.
 import Foundation
+import LodestoneCore
 
 struct InputError: Error, CustomStringConvertible {
     let file: String, line: Int, reason: String
@@ -35,27 +36,24 @@ func readTexts(_ path: String) throws -> [String] {
     return texts
 }
 
-/// (anchor, positive) pairs from JSON lines in the training-data shapes: ["a", "p", …], {"texts": [...]},
-/// {"anchor", "positive"}, {"query", "pos": [...] or "..."}, {"set": [...]}.
+/// (anchor, positive) pairs from JSON lines: `{"anchor", "positive"}` (the held-out eval files), or any training
+/// record format, read by the trainer's own rule (`RecordParser`); the first example of a line is its pair.
 func readPairs(_ path: String) throws -> [(String, String)] {
     var pairs: [(String, String)] = []
     for (i, line) in try readLines(path).enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-        let value = try? JSONSerialization.jsonObject(with: Data(line.utf8))
-        func strings(_ v: Any?) -> [String]? {
-            if let s = v as? String { return [s] }
-            return v as? [String]
+        let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+        if let anchor = object?["anchor"] as? String, let positive = object?["positive"] as? String {
+            pairs.append((anchor, positive))
+            continue
         }
-        var texts: [String]?
-        if let array = value as? [Any] { texts = array.compactMap { $0 as? String } }
-        else if let o = value as? [String: Any] {
-            if let t = strings(o["texts"]) ?? strings(o["set"]) { texts = t }
-            else if let a = o["anchor"] as? String, let p = strings(o["positive"])?.first { texts = [a, p] }
-            else if let q = o["query"] as? String, let p = strings(o["pos"])?.first { texts = [q, p] }
+        let examples: [TrainingExample]
+        do { examples = try RecordParser.examples(fromLine: line) } catch {
+            throw InputError(file: path, line: i + 1, reason: "no (anchor, positive) pair: \(error)")
         }
-        guard let t = texts, t.count >= 2 else {
-            throw InputError(file: path, line: i + 1, reason: "no (anchor, positive) pair: expected [a, p], texts, anchor/positive, query/pos or set")
+        guard let first = examples.first else {
+            throw InputError(file: path, line: i + 1, reason: "no (anchor, positive) pair: the record yields no example")
         }
-        pairs.append((t[0], t[1]))
+        pairs.append((first.texts[0], first.texts[1]))
     }
     return pairs
 }
