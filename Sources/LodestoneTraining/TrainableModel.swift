@@ -32,7 +32,8 @@ public protocol TrainableModel: AnyObject {
     func resetOptimizer()
     func trainingState() -> ModelTrainingState
     func restore(_ state: ModelTrainingState) throws
-    /// Writes the model as a sentence-transformers directory (as 03 writes it) into an empty `directory`.
+    /// Writes the model as a sentence-transformers directory (as 03 writes it) to `directory`, atomically:
+    /// a reader sees the previous directory or the new one, never half of one.
     func saveModelDirectory(to directory: URL) throws
 }
 

@@ -229,17 +229,9 @@ public final class Trainer {
         lastGood = weights
     }
 
-    /// Writes `model/` through a temporary directory, so a reader never sees half a model.
+    /// Writes `model/` (atomically: the model's directory writer stages and swaps it).
     public func saveModel() throws {
-        let fm = FileManager.default
-        let temp = options.outputDirectory.appendingPathComponent(".model.partial")
-        let old = options.outputDirectory.appendingPathComponent(".model.old")
-        try? fm.removeItem(at: temp); try? fm.removeItem(at: old)
-        try fm.createDirectory(at: temp, withIntermediateDirectories: true)
-        try model.saveModelDirectory(to: temp)
-        if fm.fileExists(atPath: modelURL.path) { try fm.moveItem(at: modelURL, to: old) }
-        try fm.moveItem(at: temp, to: modelURL)
-        try? fm.removeItem(at: old)
+        try model.saveModelDirectory(to: modelURL)
     }
 
     private func writePlot() throws {

@@ -81,7 +81,9 @@ final class ToyModel: TrainableModel {
         p = s.parameters; m = s.firstMoments; v = s.secondMoments; t = s.optimizerStep
     }
     func saveModelDirectory(to directory: URL) throws {
-        try Data(p.map { String($0) }.joined(separator: "\n").utf8).write(to: directory.appendingPathComponent("weights.txt"))
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Data(p.map { String($0) }.joined(separator: "\n").utf8).write(to: directory.appendingPathComponent("weights.txt"),
+                                                                         options: .atomic)
     }
 }
 
