@@ -28,21 +28,29 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
-        // The core library, along the data flow.
-        .target(name: "LodestoneStorage", dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")],
+        // The core library, along the data flow. LodestoneBase holds what every layer shares: one-line errors,
+        // the atomic file writer, formatting, the worker pool, the progress printer, SplitMix64.
+        .target(name: "LodestoneBase", swiftSettings: swiftSettings),
+        .target(name: "LodestoneStorage", dependencies: ["LodestoneBase", "CCurl", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: swiftSettings),
-        .target(name: "LodestoneData", dependencies: ["LodestoneStorage", "CZlib"], swiftSettings: fast),
-        .target(name: "LodestoneText", swiftSettings: fast),
+        .target(name: "LodestoneData", dependencies: ["LodestoneBase", "LodestoneStorage", "CZlib"], swiftSettings: fast),
+        .target(name: "LodestoneText", dependencies: ["LodestoneBase"], swiftSettings: fast),
         .target(name: "LodestoneTensor", dependencies: ["COpenBLAS"], swiftSettings: fast),
-        .target(name: "LodestoneModel", dependencies: ["LodestoneTensor", "LodestoneText", "CZlib"],
+        .target(name: "LodestoneModel", dependencies: ["LodestoneBase", "LodestoneTensor", "LodestoneText", "CZlib"],
                 exclude: ["README-API.md"], swiftSettings: fast),
-        .target(name: "LodestoneReport", swiftSettings: swiftSettings),
+        .target(name: "LodestoneReport", dependencies: ["LodestoneBase"], swiftSettings: swiftSettings),
         .target(name: "LodestoneTraining",
-                dependencies: ["LodestoneModel", "LodestoneData", "LodestoneStorage", "LodestoneReport"],
+                dependencies: ["LodestoneBase", "LodestoneModel", "LodestoneData", "LodestoneStorage", "LodestoneReport"],
                 swiftSettings: fast),
         .target(name: "LodestoneCore",
-                dependencies: ["LodestoneStorage", "LodestoneData", "LodestoneText", "LodestoneTensor",
+                dependencies: ["LodestoneBase", "LodestoneStorage", "LodestoneData", "LodestoneText", "LodestoneTensor",
                                "LodestoneModel", "LodestoneTraining", "LodestoneReport",
+                               .product(name: "Logging", package: "swift-log")],
+                swiftSettings: swiftSettings),
+
+        // What the numbered steps share on the command line: option groups and the error boundary.
+        .target(name: "LodestoneCLI",
+                dependencies: ["LodestoneCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: swiftSettings),
 
@@ -56,7 +64,7 @@ let package = Package(
         .executableTarget(name: "lodestone-bench", dependencies: cli, swiftSettings: swiftSettings),
 
         // Tests, one target per concern; ConformanceTests reads ../shared/fixtures (or $LODESTONE_FIXTURES).
-        .testTarget(name: "StorageTests", dependencies: ["LodestoneCore"], exclude: ["Servers"], swiftSettings: swiftSettings),
+        .testTarget(name: "StorageTests", dependencies: ["LodestoneCore", "LodestoneCLI"], exclude: ["Servers"], swiftSettings: swiftSettings),
         .testTarget(name: "DataTests", dependencies: ["LodestoneCore"], swiftSettings: swiftSettings),
         .testTarget(name: "ConformanceTests", dependencies: ["LodestoneCore"], swiftSettings: swiftSettings),
         .testTarget(name: "ModelTests", dependencies: ["LodestoneCore"], swiftSettings: swiftSettings),
@@ -65,7 +73,7 @@ let package = Package(
 )
 
 var cli: [Target.Dependency] {
-    ["LodestoneCore",
+    ["LodestoneCore", "LodestoneCLI",
      .product(name: "ArgumentParser", package: "swift-argument-parser"),
      .product(name: "Logging", package: "swift-log")]
 }

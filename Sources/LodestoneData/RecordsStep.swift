@@ -1,4 +1,5 @@
 import Foundation
+import LodestoneBase
 import LodestoneStorage
 
 /// What a run of 02-data-records must do: reuse the sidecar's counts of unchanged objects, recount the rest.

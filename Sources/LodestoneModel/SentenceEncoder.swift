@@ -2,6 +2,7 @@
 // and L2 normalization. Inputs are token-id lists (with [CLS]/[SEP], no padding); the batch is run
 // unpadded. Not thread-safe: one instance runs one batch at a time (it owns its activation buffers).
 import Foundation
+import LodestoneBase
 import LodestoneTensor
 
 public enum EncoderError: Error, CustomStringConvertible, Equatable {
@@ -64,7 +65,7 @@ public final class SentenceEncoder {
     /// the padding row of the word embeddings zero, LayerNorm weight 1 and bias 0, biases 0.
     public convenience init(config: EncoderConfig, randomSeed: UInt64) {
         self.init(config: config)
-        var rng = SplitMix64(seed: randomSeed)
+        var rng = NormalGenerator(seed: randomSeed)
         for e in layout.entries {
             let p = parameters + e.offset
             if e.name.hasSuffix("LayerNorm.weight") || e.name.hasSuffix("layernorm.weight") {
@@ -145,22 +146,14 @@ public final class SentenceEncoder {
     }
 }
 
-/// SplitMix64 with Box–Muller normals: small, seedable, identical on every platform.
-struct SplitMix64 {
-    var state: UInt64
+/// Box–Muller normals from SplitMix64: small, seedable, identical on every platform.
+struct NormalGenerator {
+    var uniform: SplitMix64
     var spare: Double?
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextUniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    init(seed: UInt64) { uniform = SplitMix64(seed: seed) }
     mutating func nextNormal() -> Double {
         if let s = spare { spare = nil; return s }
-        let u1 = max(nextUniform(), 1e-300), u2 = nextUniform()
+        let u1 = max(uniform.nextDouble(), 1e-300), u2 = uniform.nextDouble()
         let r = (-2 * log(u1)).squareRoot()
         spare = r * sin(2 * .pi * u2)
         return r * cos(2 * .pi * u2)

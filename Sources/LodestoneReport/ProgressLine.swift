@@ -1,4 +1,5 @@
 import Foundation
+import LodestoneBase
 
 /// A loss average over the last `window` values: the number a person watches, smoother than one step's loss.
 public struct MovingAverage: Codable, Equatable, Sendable {
@@ -52,45 +53,6 @@ public struct ProgressSnapshot: Sendable {
     }
 }
 
-/// `h:mm:ss`, or `Nd h:mm:ss` past a day (the full schedule runs for weeks on CPUs).
-public func formatDuration(_ seconds: Double) -> String {
-    guard seconds.isFinite, seconds >= 0 else { return "?" }
-    var s = Int(seconds.rounded())
-    let days = s / 86_400; s %= 86_400
-    let text = String(format: "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60)
-    return days > 0 ? "\(days)d \(text)" : text
-}
-
-/// Prints progress to stderr: a self-overwriting line on a terminal, one line every `interval` seconds otherwise
-/// (so logs of unattended runs stay readable).
-public final class ProgressPrinter {
-    private let isTerminal = isatty(STDERR_FILENO) != 0
-    private let interval: Double
-    private var lastPrint = -Double.infinity
-    private var lineOpen = false
-
-    public init(interval: Double = 10) { self.interval = interval }
-
-    public func update(_ snapshot: ProgressSnapshot, force: Bool = false) {
-        let now = Date().timeIntervalSinceReferenceDate
-        if isTerminal {
-            guard force || now - lastPrint >= 0.2 else { return }
-            FileHandle.standardError.write(Data(("\r\u{1B}[K" + snapshot.line).utf8))
-            lineOpen = true
-        } else {
-            guard force || now - lastPrint >= interval else { return }
-            FileHandle.standardError.write(Data((snapshot.line + "\n").utf8))
-        }
-        lastPrint = now
-    }
-
-    /// Ends the overwriting line before other output.
-    public func finishLine() {
-        if lineOpen { FileHandle.standardError.write(Data("\n".utf8)); lineOpen = false }
-    }
-
-    public func message(_ text: String) {
-        finishLine()
-        FileHandle.standardError.write(Data((text + "\n").utf8))
-    }
+extension ProgressPrinter {
+    public func update(_ snapshot: ProgressSnapshot, force: Bool = false) { update(line: snapshot.line, force: force) }
 }

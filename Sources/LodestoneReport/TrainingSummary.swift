@@ -1,4 +1,5 @@
 import Foundation
+import LodestoneBase
 
 /// What a training run did, printed at the end of 04-training.
 public struct TrainingSummary: Sendable {

@@ -1,18 +1,13 @@
+import LodestoneBase
+
 /// xoshiro256** seeded through SplitMix64: fast, good statistically, and — unlike `SystemRandomNumberGenerator` —
 /// its whole state is four numbers that a checkpoint saves, so a resumed run draws exactly what an unbroken one would.
 public struct SeededGenerator: RandomNumberGenerator, Codable, Equatable, Sendable {
     public private(set) var state: [UInt64]
 
     public init(seed: UInt64) {
-        var sm = seed
-        func splitMix() -> UInt64 {
-            sm &+= 0x9E37_79B9_7F4A_7C15
-            var z = sm
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        state = [splitMix(), splitMix(), splitMix(), splitMix()]
+        var seeder = SplitMix64(seed: seed)
+        state = [seeder.next(), seeder.next(), seeder.next(), seeder.next()]
     }
 
     public init(from decoder: Decoder) throws {

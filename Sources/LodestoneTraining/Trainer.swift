@@ -1,4 +1,5 @@
 import Foundation
+import LodestoneBase
 import LodestoneData
 import LodestoneReport
 import LodestoneModel

@@ -1,4 +1,5 @@
 import Foundation
+import LodestoneBase
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -109,19 +110,4 @@ public final class IngestProgress: @unchecked Sendable {
         if final { drawnLines = 0 }
         FileHandle.standardError.write(Data(out.utf8))
     }
-}
-
-public func formatBytes(_ b: Int64) -> String {
-    let units = ["B", "KB", "MB", "GB", "TB"]
-    var v = Double(b), i = 0
-    while v >= 1000 && i < units.count - 1 { v /= 1000; i += 1 }
-    return i == 0 ? "\(b) B" : String(format: "%.1f %@", v, units[i])
-}
-
-func formatRate(_ r: Double) -> String { formatBytes(Int64(r)) + "/s" }
-
-func formatDuration(_ s: Double) -> String {
-    guard s.isFinite, s >= 0 else { return "?" }
-    let t = Int(s)
-    return t >= 3600 ? String(format: "%dh%02dm", t / 3600, t % 3600 / 60) : String(format: "%dm%02ds", t / 60, t % 60)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LodestoneBase
 
 public enum IngestText {
     /// `--dry-run` output: one line per transfer (name, source, destination, size if known), then skips.

@@ -1,0 +1,27 @@
+// The error boundary of every numbered step: whatever goes wrong ends the step with one line on stderr,
+// `<step>: error: <path or file:line>: <reason>`, and an exit status that tells the truth.
+import ArgumentParser
+import Foundation
+import LodestoneCore
+
+/// Runs a step's body. ArgumentParser's own exits pass through (usage errors print the usage); every other
+/// error is described in one line (Foundation's file errors included, see `describe`) and exits with 1.
+public func runStep(_ name: String, _ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch let exit as CleanExit {
+        throw exit
+    } catch let usage as ValidationError {
+        throw usage
+    } catch {
+        printError(name, describe(error))
+        throw ExitCode.failure
+    }
+}
+
+/// `<step>: error: <message>` on stderr.
+public func printError(_ step: String, _ message: String) {
+    FileHandle.standardError.write(Data("\(step): error: \(message)\n".utf8))
+}

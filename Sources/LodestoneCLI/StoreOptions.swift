@@ -1,0 +1,21 @@
+// Flags shared by the steps that use the object store (01, 02, 04).
+import ArgumentParser
+import Foundation
+import LodestoneCore
+
+/// `--store` and `--endpoint-url`, declared once.
+public struct StoreOptions: ParsableArguments {
+    @Option(help: "Object store: a local directory or s3://bucket/prefix (credentials from AWS_* variables).")
+    public var store = "data/store"
+
+    @Option(name: .customLong("endpoint-url"),
+            help: "S3 endpoint for S3-compatible services (default: $AWS_ENDPOINT_URL; path-style addressing).")
+    public var endpointURL: String?
+
+    public init() {}
+
+    /// Opens the store these flags name.
+    public func open(http: HTTPClient = HTTPClient()) throws -> ObjectStore {
+        try openStore(store, endpointURL: endpointURL, http: http)
+    }
+}
