@@ -51,7 +51,9 @@ struct MosaicModel: ParsableCommand {
     func prepare() throws {
         let outputURL = URL(fileURLWithPath: output)
         let cache = URL(fileURLWithPath: cacheDir)
-        // 0. Never replace what is not ours: an existing --output must be empty or a model directory.
+        // 0. Never replace what is not ours: an existing --output must be empty or a model directory (one that a
+        //    killed run was replacing is put back first).
+        Directory.recoverInterruptedReplace(of: outputURL)
         guard SentenceTransformerDirectory.isReplaceable(outputURL) else {
             throw InputError(file: output, reason: "exists and is not a model directory; refusing to replace it (choose another --output)")
         }
