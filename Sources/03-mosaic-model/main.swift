@@ -107,6 +107,7 @@ struct MosaicModel: ParsableCommand {
         let dir = try hubRepo(from).map {
             try fetchFromHub(repo: $0, revision: revision, endpoint: hubEndpoint, cache: cache, wanted: modelFiles)
         } ?? URL(fileURLWithPath: from)
+        try SentenceTransformerDirectory.checkIsModelDirectory(dir)
         let config = try EncoderConfig(contentsOf: dir.appendingPathComponent("config.json"))
         let weights = try loadWeights(directory: dir).sorted { $0.key < $1.key }
         // Fail now, not after writing, if the weights do not fit the config.

@@ -49,12 +49,12 @@ struct Encode: ParsableCommand {
             // 1. Check the output before any work: a known format, not a directory, not the input itself.
             let format = try EmbeddingFormat(path: output)
             try AtomicFile.checkWritable(output, protecting: [URL(fileURLWithPath: input)])
-            // 2. Load the model directory: config, weights, tokenizer, max_seq_length.
-            let model = try options.load()
-            log.info("model \(options.model): \(model.config.isMosaic ? "MosaicBERT" : "BERT"), \(model.config.layers) layers, dim \(model.dimension), max_seq_length \(model.maxSeqLength)")
-            // 3. Read the texts.
+            // 2. Read the texts.
             let texts = try TextFiles.readTexts(input)
             guard !texts.isEmpty else { throw InputError(file: input, reason: "no texts to embed") }
+            // 3. Load the model directory: config, weights, tokenizer, max_seq_length.
+            let model = try options.load()
+            log.info("model \(options.model): \(model.config.isMosaic ? "MosaicBERT" : "BERT"), \(model.config.layers) layers, dim \(model.dimension), max_seq_length \(model.maxSeqLength)")
             // 4. Tokenize and embed, longest texts first in batches, results back in input order.
             let start = DispatchTime.now()
             let tokenized = model.tokenize(texts)

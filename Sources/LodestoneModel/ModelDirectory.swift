@@ -67,7 +67,7 @@ public struct SentenceTransformerDirectory {
     }
 
     /// A missing or mistyped model path gets one line saying so, not an error about a file inside it.
-    static func checkIsModelDirectory(_ directory: URL) throws {
+    public static func checkIsModelDirectory(_ directory: URL) throws {
         Directory.recoverInterruptedReplace(of: directory)
         let path = directory.path
         var isDirectory: ObjCBool = false
