@@ -4,7 +4,8 @@
 #   05 retrieval score before training   04 training (short schedule, data/train-small.json)   05 score after
 # Prints accuracy@1 and MRR@10 of held-out anchors against all held-out positives, before and after training,
 # and fails unless training clearly improved them. Under 10 minutes on 2 cores once built (release).
-# usage: Scripts/replicate.sh [RUN_DIR]        (default runs/replicate; it is replaced)
+# usage: Scripts/replicate.sh [RUN_DIR]        (default runs/replicate; a previous run there is replaced, any
+#                                             other non-empty directory is refused)
 #   env: TRAIN_CONFIG (default data/train-small.json), THREADS (default 2), MIN_GAIN (accuracy@1, default 0.10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,12 @@ echo "== build (release)"
 swift build -c release 2>&1 | grep -E "error|warning: unre|Compiling|Build" | tail -3
 bin=$(swift build -c release --show-bin-path)
 
-rm -rf "$run"; mkdir -p "$run"
+# Replace only a run directory this script made (it holds the marker), never someone's other files.
+if [ -e "$run" ] && [ -n "$(ls -A "$run" 2>/dev/null || echo not-a-dir)" ] && [ ! -f "$run/.replicate-run" ]; then
+  echo "replicate: $run exists and is not a run directory of this script; refusing to replace it (give another RUN_DIR)" >&2
+  exit 1
+fi
+rm -rf "$run"; mkdir -p "$run"; touch "$run/.replicate-run"
 start=$(date +%s)
 step() {  # step NAME COMMAND…: runs, logs to $run/NAME.log, prints the time it took
   local name=$1; shift
