@@ -15,16 +15,18 @@ threads=${THREADS:-2}
 min_gain=${MIN_GAIN:-0.10}
 export OPENBLAS_NUM_THREADS=$threads
 
-echo "== build (release)"
-swift build -c release 2>&1 | grep -E "error|warning: unre|Compiling|Build" | tail -3
-bin=$(swift build -c release --show-bin-path)
-
 # Replace only a run directory this script made (it holds the marker), never someone's other files.
 if [ -e "$run" ] && [ -n "$(ls -A "$run" 2>/dev/null || echo not-a-dir)" ] && [ ! -f "$run/.replicate-run" ]; then
   echo "replicate: $run exists and is not a run directory of this script; refusing to replace it (give another RUN_DIR)" >&2
   exit 1
 fi
+
+echo "== build (release)"
+swift build -c release 2>&1 | grep -E "error|warning: unre|Compiling|Build" | tail -3
+bin=$(swift build -c release --show-bin-path)
+
 rm -rf "$run"; mkdir -p "$run"; touch "$run/.replicate-run"
+
 start=$(date +%s)
 step() {  # step NAME COMMAND…: runs, logs to $run/NAME.log, prints the time it took
   local name=$1; shift
