@@ -78,12 +78,25 @@ struct Encode: ParsableCommand {
 }
 
 struct Evaluate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Retrieval accuracy@1 and MRR@10 of anchors vs. positives.")
+    static let configuration = CommandConfiguration(
+        abstract: "Score a model as sentence-transformers' evaluators do, on a retrieval set, scored pairs or pairs.",
+        discussion: """
+        --data is recognised by its layout: a BEIR directory (corpus.jsonl, queries.jsonl, qrels/<split>.tsv) → \
+        accuracy/precision/recall@1,3,5,10, MRR@10, nDCG@10, MAP@100 (InformationRetrievalEvaluator, cosine); \
+        a .tsv or .jsonl of sentence1, sentence2, score → Pearson and Spearman of the cosine similarities \
+        (EmbeddingSimilarityEvaluator); a .jsonl of anchor/positive pairs → retrieval of each anchor's positive \
+        among all positives.
+        """)
     @OptionGroup var options: ModelOptions
-    @Option(help: "JSON lines of pairs: [anchor, positive], {\"texts\": [...]}, anchor/positive, query/pos or set.")
-    var pairs: String
-    @Option(help: "Use only the first N pairs (the score matrix is N × N).")
+    @Option(name: [.customLong("data"), .customLong("pairs")],
+            help: "Evaluation set: a BEIR directory, a scored-pairs .tsv/.jsonl, or a pairs .jsonl.")
+    var data: String
+    @Option(help: "qrels split of a BEIR directory (default: test, or the only one).")
+    var split: String?
+    @Option(help: "Pairs files only: use the first N pairs.")
     var limit: Int?
+    @Option(help: "Also write the scores as JSON to this file (replaced atomically).")
+    var json: String?
 
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
@@ -91,20 +104,24 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         try runStep("05-embed evaluate") {
-            // 1. Load the pairs and the model.
-            var pairList = try TextFiles.readPairs(pairs)
-            if let limit { pairList = Array(pairList.prefix(limit)) }
-            guard !pairList.isEmpty else { throw InputError(file: pairs, reason: "no pairs to evaluate") }
+            // 1. Read the evaluation set; a JSON output is checked before any work.
+            if let json { try AtomicFile.checkWritable(json, protecting: [URL(fileURLWithPath: data)]) }
+            var set = try EvaluationData.load(data, split: split)
+            if let limit, case .pairs(let r) = set {
+                set = .pairs(RetrievalSet(pairs: Array(zip(r.queryTexts, r.corpusTexts).prefix(limit))))
+            }
+            if case .pairs(let r) = set, r.queryIDs.isEmpty { throw InputError(file: data, reason: "no pairs to evaluate") }
+            if case .similarity(let p) = set, p.count < 2 { throw InputError(file: data, reason: "need at least 2 scored pairs") }
+            log.info("\(data): \(Evaluation.summary(set))")
+            // 2. Load the model, embed what the set needs, and score it.
             let model = try options.load()
-            // 2. Embed anchors and positives.
-            let anchors = try model.embed(pairList.map(\.0), batchSize: options.batchSize)
-            let positives = try model.embed(pairList.map(\.1), batchSize: options.batchSize)
-            // 3. Rank every positive for every anchor; report accuracy@1 and MRR@10.
-            let metrics = Retrieval.pairMetrics(scores: Retrieval.scoreMatrix(anchors, positives, dimension: model.dimension),
-                                                count: pairList.count)
-            print("pairs: \(metrics.count)")
-            print(String(format: "accuracy@1: %.4f", metrics.accuracyAt1))
-            print(String(format: "MRR@10: %.4f", metrics.mrrAt10))
+            let metrics = try Evaluation.run(set, dimension: model.dimension) { try model.embed($0, batchSize: options.batchSize) }
+            var splitName: String? = nil
+            if case .retrieval(let r) = set { splitName = r.split }
+            let result = EvaluationResult(task: set.task, data: data, split: splitName, model: options.model, metrics: metrics)
+            // 3. Print the scores (and write them as JSON).
+            result.lines.forEach { print($0) }
+            if let json { try AtomicFile.write(try result.json(), to: URL(fileURLWithPath: json)) }
         }
     }
 }

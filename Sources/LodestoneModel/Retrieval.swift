@@ -1,5 +1,7 @@
-// Retrieval over normalized embeddings: score matrices through sgemm, accuracy@1 and MRR@10 of anchors
-// against their positives (every other positive is a distractor), and top-k search.
+// Scores of embeddings the way sentence-transformers' evaluators compute them, so numbers can be compared with
+// published ones: InformationRetrievalEvaluator (cosine: accuracy/precision/recall@k, MRR@10, nDCG@10, MAP@100,
+// binary relevance, queries without relevant documents excluded) and EmbeddingSimilarityEvaluator (Pearson and
+// Spearman of cosine similarity against gold scores). Embeddings are L2-normalized, so cosine = dot product.
 import Foundation
 import LodestoneTensor
 
@@ -19,24 +21,92 @@ public enum Retrieval {
         return scores
     }
 
-    public struct PairMetrics: Sendable { public let accuracyAt1: Double; public let mrrAt10: Double; public let count: Int }
-
-    /// Rank of positive i among all positives for anchor i (ties counted against it).
-    public static func pairMetrics(scores: [Float], count n: Int) -> PairMetrics {
-        var hits = 0, reciprocal = 0.0
-        for i in 0..<n {
-            let row = scores[(i * n)..<(i * n + n)]
-            let target = row[row.startIndex + i]
-            var rank = 0
-            for (j, s) in row.enumerated() where j != i && s >= target { rank += 1 }
-            if rank == 0 { hits += 1 }
-            if rank < 10 { reciprocal += 1 / Double(rank + 1) }
+    /// Indices of the k best scores, best first; ties go to the lower index.
+    public static func best(_ scores: ArraySlice<Float>, k: Int) -> [(index: Int, score: Float)] {
+        var top: [(index: Int, score: Float)] = []
+        top.reserveCapacity(k + 1)
+        for (offset, s) in scores.enumerated() {
+            if top.count == k, let last = top.last, !(s > last.score) { continue }
+            var i = top.count
+            while i > 0 && s > top[i - 1].score { i -= 1 }
+            top.insert((offset, s), at: i)
+            if top.count > k { top.removeLast() }
         }
-        return PairMetrics(accuracyAt1: Double(hits) / Double(max(n, 1)), mrrAt10: reciprocal / Double(max(n, 1)), count: n)
+        return top
     }
 
-    /// Indices of the k best scores, best first.
-    public static func best(_ scores: ArraySlice<Float>, k: Int) -> [(index: Int, score: Float)] {
-        scores.enumerated().map { ($0.offset, $0.element) }.sorted { $0.1 > $1.1 }.prefix(k).map { $0 }
+    public static let accuracyAt = [1, 3, 5, 10], precisionRecallAt = [1, 3, 5, 10]
+    public static let mrrAt = 10, ndcgAt = 10, mapAt = 100
+
+    /// InformationRetrievalEvaluator's cosine metrics, under its names (`cosine_ndcg@10`, …). `relevant[q]` holds
+    /// the corpus indices relevant to query q; queries with none are left out, as there.
+    public static func informationRetrieval(queries: [[Float]], corpus: [[Float]], relevant: [Set<Int>],
+                                            dimension: Int) -> [String: Double] {
+        let used = relevant.indices.filter { !relevant[$0].isEmpty }
+        let depth = max(mapAt, ndcgAt, mrrAt, accuracyAt.max()!, precisionRecallAt.max()!)
+        var sums: [String: Double] = [:]
+        // Blocks of queries keep the score matrix small for large corpora.
+        let block = max(1, (1 << 22) / max(corpus.count, 1))
+        for start in stride(from: 0, to: used.count, by: block) {
+            let ids = Array(used[start..<min(used.count, start + block)])
+            let scores = scoreMatrix(ids.map { queries[$0] }, corpus, dimension: dimension)
+            for (row, q) in ids.enumerated() {
+                let hits = best(scores[(row * corpus.count)..<((row + 1) * corpus.count)], k: depth).map { relevant[q].contains($0.index) }
+                for (name, value) in queryMetrics(hits: hits, relevantCount: relevant[q].count) { sums[name, default: 0] += value }
+            }
+        }
+        return sums.mapValues { $0 / Double(max(used.count, 1)) }
+    }
+
+    /// One query's metrics from the relevance of its ranked hits.
+    static func queryMetrics(hits: [Bool], relevantCount: Int) -> [String: Double] {
+        var out: [String: Double] = [:]
+        func correct(_ k: Int) -> Int { hits.prefix(k).filter { $0 }.count }
+        for k in accuracyAt { out["cosine_accuracy@\(k)"] = correct(k) > 0 ? 1 : 0 }
+        for k in precisionRecallAt {
+            out["cosine_precision@\(k)"] = Double(correct(k)) / Double(k)
+            out["cosine_recall@\(k)"] = Double(correct(k)) / Double(relevantCount)
+        }
+        out["cosine_mrr@\(mrrAt)"] = hits.prefix(mrrAt).firstIndex(of: true).map { 1 / Double($0 + 1) } ?? 0
+        func dcg(_ relevances: [Bool]) -> Double {
+            relevances.prefix(ndcgAt).enumerated().reduce(0) { $0 + ($1.element ? 1 / log2(Double($1.offset + 2)) : 0) }
+        }
+        out["cosine_ndcg@\(ndcgAt)"] = dcg(hits) / dcg([Bool](repeating: true, count: relevantCount))
+        var found = 0, precisionSum = 0.0
+        for (rank, hit) in hits.prefix(mapAt).enumerated() where hit {
+            found += 1
+            precisionSum += Double(found) / Double(rank + 1)
+        }
+        out["cosine_map@\(mapAt)"] = precisionSum / Double(min(mapAt, relevantCount))
+        return out
+    }
+
+    /// EmbeddingSimilarityEvaluator's cosine metrics: Pearson and Spearman (average ranks for ties) of the
+    /// cosine similarity of each pair against its gold score.
+    public static func similarity(first: [[Float]], second: [[Float]], gold: [Double]) -> [String: Double] {
+        let cosines = zip(first, second).map { a, b in Double(zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }) }
+        return ["pearson_cosine": pearson(gold, cosines), "spearman_cosine": pearson(ranks(gold), ranks(cosines))]
+    }
+
+    static func pearson(_ x: [Double], _ y: [Double]) -> Double {
+        let n = Double(x.count)
+        let mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
+        var sxy = 0.0, sxx = 0.0, syy = 0.0
+        for (a, b) in zip(x, y) { sxy += (a - mx) * (b - my); sxx += (a - mx) * (a - mx); syy += (b - my) * (b - my) }
+        return sxy / (sxx * syy).squareRoot()
+    }
+
+    /// 1-based ranks, ties sharing the average of their positions (as scipy's rankdata).
+    public static func ranks(_ values: [Double]) -> [Double] {
+        let order = values.indices.sorted { values[$0] < values[$1] }
+        var out = [Double](repeating: 0, count: values.count)
+        var i = 0
+        while i < order.count {
+            var j = i
+            while j + 1 < order.count && values[order[j + 1]] == values[order[i]] { j += 1 }
+            for k in i...j { out[order[k]] = Double(i + j) / 2 + 1 }
+            i = j + 1
+        }
+        return out
     }
 }

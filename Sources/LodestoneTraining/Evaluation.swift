@@ -1,0 +1,68 @@
+// Evaluating a model on an evaluation set (retrieval, scored pairs, or anchor/positive pairs), with the metric
+// names sentence-transformers uses, for 05-embed evaluate and for evaluation during training.
+import Foundation
+import LodestoneBase
+import LodestoneData
+import LodestoneModel
+
+public struct EvaluationResult: Sendable {
+    public var task: String
+    public var data: String
+    public var split: String?
+    public var model: String
+    public var metrics: [String: Double]
+
+    public init(task: String, data: String, split: String?, model: String, metrics: [String: Double]) {
+        self.task = task; self.data = data; self.split = split; self.model = model; self.metrics = metrics
+    }
+
+    /// The number people quote for the task: nDCG@10 for retrieval, Spearman for similarity, MRR@10 for pairs.
+    public var primaryMetric: String {
+        switch task {
+        case "similarity": return "spearman_cosine"
+        case "retrieval": return "cosine_ndcg@10"
+        default: return "cosine_mrr@10"
+        }
+    }
+
+    /// Metric names in the order sentence-transformers reports them.
+    public var orderedNames: [String] {
+        let ir = Retrieval.accuracyAt.map { "cosine_accuracy@\($0)" }
+            + Retrieval.precisionRecallAt.flatMap { ["cosine_precision@\($0)", "cosine_recall@\($0)"] }
+            + ["cosine_mrr@\(Retrieval.mrrAt)", "cosine_ndcg@\(Retrieval.ndcgAt)", "cosine_map@\(Retrieval.mapAt)"]
+        let known = ir + ["pearson_cosine", "spearman_cosine"]
+        return known.filter { metrics[$0] != nil } + metrics.keys.filter { !known.contains($0) }.sorted()
+    }
+
+    /// `name: value` lines.
+    public var lines: [String] { orderedNames.map { String(format: "%@: %.4f", $0, metrics[$0]!) } }
+
+    public func json() throws -> Data {
+        var object: [String: Any] = ["task": task, "data": data, "model": model, "metrics": metrics,
+                                     "primary_metric": primaryMetric]
+        if let split { object["split"] = split }
+        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    }
+}
+
+public enum Evaluation {
+    /// Embeds what the set needs through `embed` (texts → normalized embeddings) and scores it.
+    public static func run(_ set: EvaluationData, dimension: Int, embed: ([String]) throws -> [[Float]]) throws -> [String: Double] {
+        switch set {
+        case .retrieval(let r), .pairs(let r):
+            return Retrieval.informationRetrieval(queries: try embed(r.queryTexts), corpus: try embed(r.corpusTexts),
+                                                  relevant: r.relevant, dimension: dimension)
+        case .similarity(let p):
+            return Retrieval.similarity(first: try embed(p.first), second: try embed(p.second), gold: p.scores)
+        }
+    }
+
+    /// How many texts the set holds, for a one-line description.
+    public static func summary(_ set: EvaluationData) -> String {
+        switch set {
+        case .retrieval(let r): return "retrieval, split \(r.split): \(r.queryIDs.count) queries, \(r.corpusIDs.count) documents"
+        case .pairs(let r): return "pairs: \(r.queryIDs.count) anchors against all positives"
+        case .similarity(let p): return "scored pairs: \(p.count)"
+        }
+    }
+}
