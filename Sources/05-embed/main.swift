@@ -127,37 +127,95 @@ struct Evaluate: ParsableCommand {
 }
 
 struct Search: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Nearest texts of a corpus for each query.")
+    static let configuration = CommandConfiguration(
+        abstract: "Nearest texts of a corpus for each query (exact top-k by cosine similarity).",
+        discussion: """
+        Embed a large corpus once (05-embed encode --output corpus.npy) and search it many times with \
+        --corpus-embeddings corpus.npy: the file is memory-mapped and scanned in blocks through cblas_sgemm.
+        """)
     @OptionGroup var options: ModelOptions
-    @Option(help: "Corpus: .txt (one text per line) or .jsonl with \"text\".")
-    var corpus: String
+    @Option(help: "Corpus texts: .txt (one per line) or .jsonl with \"text\" (optional with --corpus-embeddings: hits are then shown by index).")
+    var corpus: String?
+    @Option(help: "The corpus's embeddings from 05-embed encode (.npy, float32 [n, dim], rows in corpus order).")
+    var corpusEmbeddings: String?
     @Option(help: "Query text (repeatable).")
     var query: [String] = []
+    @Option(help: "A file of queries (.txt or .jsonl, like --corpus).")
+    var queries: String?
+    @Option(help: "Query embeddings (.npy) instead of query texts.")
+    var queryEmbeddings: String?
     @Option(help: "Results per query.")
     var topK = 5
+    @Option(help: "Write the results as JSON lines ({\"query\", \"hits\": [{\"index\", \"score\"}]}) instead of printing them.")
+    var output: String?
 
     func validate() throws {
-        guard !query.isEmpty else { throw ValidationError("give at least one --query") }
+        let sources = [!query.isEmpty, queries != nil, queryEmbeddings != nil].filter { $0 }.count
+        guard sources == 1 else { throw ValidationError("give the queries one way: --query (repeatable), --queries FILE or --query-embeddings FILE.npy") }
+        guard corpus != nil || corpusEmbeddings != nil else { throw ValidationError("give --corpus, --corpus-embeddings, or both") }
         guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
     }
 
     func run() throws {
         try runStep("05-embed search") {
-            // 1. Load the corpus and the model, and embed the corpus.
-            let texts = try TextFiles.readTexts(corpus)
-            guard !texts.isEmpty else { throw InputError(file: corpus, reason: "no texts to search") }
-            let model = try options.load()
-            let corpusEmbeddings = try model.embed(texts, batchSize: options.batchSize)
-            // 2. Embed the queries and print the best matches by cosine similarity.
-            let queries = try model.embed(query, batchSize: options.batchSize)
-            let scores = Retrieval.scoreMatrix(queries, corpusEmbeddings, dimension: model.dimension)
-            for (q, text) in query.enumerated() {
-                print("query: \(text)")
-                for (j, s) in Retrieval.best(scores[(q * texts.count)..<((q + 1) * texts.count)], k: topK) {
-                    print(String(format: "  %.4f  ", s) + texts[j])
+            if let output {
+                let inputs = [corpus, corpusEmbeddings, queries, queryEmbeddings].compactMap { $0 }.map { URL(fileURLWithPath: $0) }
+                try AtomicFile.checkWritable(output, protecting: inputs)
+            }
+            // 1. The corpus: texts to show, and embeddings (memory-mapped from --corpus-embeddings, or computed).
+            let texts = try corpus.map { try TextFiles.readTexts($0) }
+            if let texts, texts.isEmpty { throw InputError(file: corpus!, reason: "no texts to search") }
+            let stored = try corpusEmbeddings.map { try NpyMatrix(path: $0) }
+            if let stored, let texts, stored.rows != texts.count {
+                throw InputError(file: stored.path, field: "shape", reason: "\(stored.rows) rows, but \(corpus!) holds \(texts.count) texts")
+            }
+            let needModel = stored == nil || queryEmbeddings == nil
+            let model = needModel ? try options.load() : nil
+            let dimension = model?.dimension ?? stored!.dimension
+            if let stored, stored.dimension != dimension {
+                throw InputError(file: stored.path, field: "shape", reason: "embeddings of dimension \(stored.dimension), the model's is \(dimension)")
+            }
+            let computed = stored == nil ? try model!.embed(texts!, batchSize: options.batchSize).flatMap { $0 } : []
+            // 2. The queries: texts embedded by the model, or stored embeddings.
+            var queryTexts = query
+            if let queries { queryTexts = try TextFiles.readTexts(queries) }
+            let queryMatrix = try queryEmbeddings.map { try NpyMatrix(path: $0) }
+            if let queryMatrix, queryMatrix.dimension != dimension {
+                throw InputError(file: queryMatrix.path, field: "shape", reason: "embeddings of dimension \(queryMatrix.dimension), the corpus's is \(dimension)")
+            }
+            let queryVectors = queryMatrix == nil ? try model!.embed(queryTexts, batchSize: options.batchSize).flatMap { $0 } : []
+            let queryCount = queryMatrix?.rows ?? queryTexts.count
+            guard queryCount > 0 else { throw InputError(file: queries ?? queryEmbeddings ?? "--query", reason: "no queries") }
+            // 3. Exact top-k over the whole corpus, block by block.
+            let start = DispatchTime.now()
+            let hits = withMatrix(queryMatrix, fallback: queryVectors) { q in
+                withMatrix(stored, fallback: computed) { c in
+                    Retrieval.search(queries: q, queryCount: queryCount, corpus: c, corpusCount: stored?.rows ?? texts!.count,
+                                     dimension: dimension, k: topK)
                 }
             }
+            let seconds = elapsed(since: start)
+            log.info("searched \(queryCount) queries against \(stored?.rows ?? texts!.count) documents in \(String(format: "%.3f", seconds)) s (\(String(format: "%.1f", Double(queryCount) / max(seconds, 1e-9))) queries/s)")
+            // 4. Print the hits, or write them as JSON lines.
+            if let output {
+                var lines = ""
+                for (q, list) in hits.enumerated() {
+                    lines += "{\"query\": \(q), \"hits\": [" + list.map { "{\"index\": \($0.index), \"score\": \($0.score)}" }.joined(separator: ", ") + "]}\n"
+                }
+                try AtomicFile.write(Data(lines.utf8), to: URL(fileURLWithPath: output))
+                return
+            }
+            for (q, list) in hits.enumerated() {
+                print("query: " + (q < queryTexts.count ? queryTexts[q] : "#\(q)"))
+                for hit in list { print(String(format: "  %.4f  ", hit.score) + (texts.map { $0[hit.index] } ?? "#\(hit.index)")) }
+            }
         }
+    }
+
+    /// The rows of a stored matrix, or of computed embeddings, as one float buffer.
+    func withMatrix<R>(_ matrix: NpyMatrix?, fallback: [Float], _ body: (UnsafePointer<Float>) -> R) -> R {
+        if let matrix { return matrix.withRows(body) }
+        return fallback.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 }
 

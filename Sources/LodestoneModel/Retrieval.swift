@@ -21,18 +21,47 @@ public enum Retrieval {
         return scores
     }
 
+    /// The k best (index, score) offered so far, best first; of equal scores the one offered first wins.
+    public struct TopK {
+        public let k: Int
+        public private(set) var items: [(index: Int, score: Float)] = []
+        public init(k: Int) { self.k = k; items.reserveCapacity(k + 1) }
+
+        @inline(__always) public mutating func offer(_ index: Int, _ score: Float) {
+            if items.count == k, !(score > items[k - 1].score) { return }
+            var i = items.count
+            while i > 0 && score > items[i - 1].score { i -= 1 }
+            items.insert((index, score), at: i)
+            if items.count > k { items.removeLast() }
+        }
+    }
+
     /// Indices of the k best scores, best first; ties go to the lower index.
     public static func best(_ scores: ArraySlice<Float>, k: Int) -> [(index: Int, score: Float)] {
-        var top: [(index: Int, score: Float)] = []
-        top.reserveCapacity(k + 1)
-        for (offset, s) in scores.enumerated() {
-            if top.count == k, let last = top.last, !(s > last.score) { continue }
-            var i = top.count
-            while i > 0 && s > top[i - 1].score { i -= 1 }
-            top.insert((offset, s), at: i)
-            if top.count > k { top.removeLast() }
+        var top = TopK(k: k)
+        for (offset, s) in scores.enumerated() { top.offer(offset, s) }
+        return top.items
+    }
+
+    /// Exact top-k of every query against a corpus too large for one score matrix: blocks of corpus rows go
+    /// through one sgemm each against all queries, and each query keeps its k best. Ties go to the lower index.
+    public static func search(queries: UnsafePointer<Float>, queryCount: Int, corpus: UnsafePointer<Float>,
+                              corpusCount: Int, dimension: Int, k: Int,
+                              blockRows: Int = 8192) -> [[(index: Int, score: Float)]] {
+        var top = [TopK](repeating: TopK(k: k), count: queryCount)
+        guard queryCount > 0, corpusCount > 0, k > 0 else { return top.map(\.items) }
+        let block = max(1, min(blockRows, corpusCount))
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: queryCount * block)
+        defer { scores.deallocate() }
+        for start in stride(from: 0, to: corpusCount, by: block) {
+            let n = min(block, corpusCount - start)
+            linearForward(scores, queries, corpus + start * dimension, nil, rows: queryCount, inDim: dimension, outDim: n)
+            for q in 0..<queryCount {
+                let row = scores + q * n
+                for j in 0..<n { top[q].offer(start + j, row[j]) }
+            }
         }
-        return top
+        return top.map(\.items)
     }
 
     public static let accuracyAt = [1, 3, 5, 10], precisionRecallAt = [1, 3, 5, 10]

@@ -1,0 +1,70 @@
+// Search over a stored corpus: the .npy reader refuses what is not float32 [rows, dim], and the blocked exact
+// search returns what one full score matrix would.
+import Foundation
+import XCTest
+@testable import LodestoneCore
+
+final class CorpusSearchTests: XCTestCase {
+    var root: URL!
+    override func setUpWithError() throws { root = try temporaryDirectory("search") }
+    override func tearDown() { try? FileManager.default.removeItem(at: root) }
+
+    func vectors(_ n: Int, _ dim: Int, seed: UInt64) -> [[Float]] {
+        var rng = SplitMix64(seed: seed)
+        return (0..<n).map { _ in
+            let v = (0..<dim).map { _ in Float(rng.nextDouble() - 0.5) }
+            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return v.map { $0 / norm }
+        }
+    }
+
+    func testStoredEmbeddingsReadBackAsWritten() throws {
+        let rows = vectors(7, 5, seed: 1)
+        let url = root.appendingPathComponent("c.npy")
+        try AtomicFile.write(EmbeddingFormat.npy.encode(rows, dimension: 5), to: url)
+        let matrix = try NpyMatrix(path: url.path)
+        XCTAssertEqual(matrix.rows, 7); XCTAssertEqual(matrix.dimension, 5)
+        matrix.withRows { p in XCTAssertEqual(Array(UnsafeBufferPointer(start: p, count: 35)), rows.flatMap { $0 }) }
+    }
+
+    func npyFile(header: String, payloadBytes: Int) throws -> String {
+        var h = header
+        h += String(repeating: " ", count: (64 - (10 + h.utf8.count + 1) % 64) % 64) + "\n"
+        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(h.utf8.count & 0xFF), UInt8(h.utf8.count >> 8)])
+        data.append(contentsOf: Array(h.utf8)); data.append(Data(count: payloadBytes))
+        let url = root.appendingPathComponent("x-\(UUID().uuidString).npy")
+        try data.write(to: url)
+        return url.path
+    }
+
+    func testWrongDtypeShapeOrLengthIsRefused() throws {
+        let f8 = try npyFile(header: "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", payloadBytes: 48)
+        XCTAssertThrowsError(try NpyMatrix(path: f8)) { XCTAssertTrue("\($0)".hasPrefix("\(f8): field 'descr': dtype '<f8'"), "\($0)") }
+        let cube = try npyFile(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }", payloadBytes: 96)
+        XCTAssertThrowsError(try NpyMatrix(path: cube)) { XCTAssertTrue("\($0)".contains("field 'shape'"), "\($0)") }
+        let fortran = try npyFile(header: "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", payloadBytes: 24)
+        XCTAssertThrowsError(try NpyMatrix(path: fortran)) { XCTAssertTrue("\($0)".contains("fortran_order"), "\($0)") }
+        let short = try npyFile(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", payloadBytes: 20)
+        XCTAssertThrowsError(try NpyMatrix(path: short)) { XCTAssertTrue("\($0)".contains("truncated"), "\($0)") }
+        let text = root.appendingPathComponent("t.npy")
+        try Data("not numpy at all".utf8).write(to: text)
+        XCTAssertThrowsError(try NpyMatrix(path: text.path)) { XCTAssertTrue("\($0)".contains("not a NumPy .npy file"), "\($0)") }
+    }
+
+    func testBlockedSearchEqualsTheFullScoreMatrix() {
+        let corpus = vectors(1000, 16, seed: 2), queries = vectors(9, 16, seed: 3)
+        let scores = Retrieval.scoreMatrix(queries, corpus, dimension: 16)
+        let flatQ = queries.flatMap { $0 }, flatC = corpus.flatMap { $0 }
+        let hits = flatQ.withUnsafeBufferPointer { q in
+            flatC.withUnsafeBufferPointer { c in
+                Retrieval.search(queries: q.baseAddress!, queryCount: 9, corpus: c.baseAddress!, corpusCount: 1000,
+                                 dimension: 16, k: 7, blockRows: 128)
+            }
+        }
+        for q in 0..<9 {
+            let row = scores[(q * 1000)..<((q + 1) * 1000)]
+            let brute = row.indices.sorted { row[$0] > row[$1] || (row[$0] == row[$1] && $0 < $1) }.prefix(7).map { $0 - q * 1000 }
+            XCTAssertEqual(hits[q].map(\.index), Array(brute))
+        }
+    }
+}
