@@ -64,6 +64,7 @@ let package = Package(
         .executableTarget(name: "lodestone-bench", dependencies: cli, swiftSettings: swiftSettings),
 
         // Tests, one target per concern; ConformanceTests reads ../shared/fixtures (or $LODESTONE_FIXTURES).
+        .testTarget(name: "BaseTests", dependencies: ["LodestoneBase"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["LodestoneCore", "LodestoneCLI"], exclude: ["Servers"], swiftSettings: swiftSettings),
         .testTarget(name: "DataTests", dependencies: ["LodestoneCore"], swiftSettings: swiftSettings),
         .testTarget(name: "ConformanceTests", dependencies: ["LodestoneCore"], swiftSettings: swiftSettings),

@@ -2,7 +2,7 @@
 # Benchmark: embed the same 2,000 sentences (8–60 words, generated deterministically) with all-MiniLM-L6-v2
 # through 05-embed (release), Python sentence-transformers and ONNX Runtime (model exported with
 # torch.onnx.export), all on 2 threads, in one run. Prints sentences/s for each, the ratios, the achieved
-# GFLOP/s of 05-embed next to cblas_sgemm measured in the same process, and the max |Δ| between embeddings.
+# GFLOP/s of 05-embed next to cblas_sgemm measured right after it (lodestone-bench --sgemm-only), and the max |Δ| between embeddings.
 # usage: Scripts/bench-encode.sh            (env: BENCH_VENV=.venv-bench, BENCH_THREADS=2, BENCH_BATCH=32,
 #                                             LODESTONE_MINILM=<model dir>, PIP_ARGS=<extra pip install args>)
 # Installs torch, sentence-transformers, onnx, onnxscript and onnxruntime from PyPI into $BENCH_VENV once.
@@ -29,10 +29,15 @@ with open(sys.argv[2], "w", encoding="utf-8") as f:
         f.write(s[0].upper() + s[1:] + ".\n")
 PY
 
-# 2. 05-embed, release build.
+# 2. 05-embed, release build; then cblas_sgemm at an encoder-like shape (2048 tokens × hidden → intermediate)
+#    from lodestone-bench, right after it on the same machine state.
 swift build -c release --product 05-embed >&2
+swift build -c release --product lodestone-bench >&2
 swift_out=$(.build/release/05-embed --model "$model" --input "$work/sentences.txt" --output "$work/swift.npy" \
-            --batch-size "$batch" --threads "$threads" --bench-sgemm)
+            --batch-size "$batch" --threads "$threads")
+shape=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]+"/config.json")); print(f"2048,{c[\"intermediate_size\"]},{c[\"hidden_size\"]}")' "$model")
+swift_out="$swift_out
+$(.build/release/lodestone-bench --threads "$threads" --sgemm-only "$shape")"
 echo "$swift_out"
 
 # 3. Python: sentence-transformers and ONNX Runtime in a virtualenv from PyPI.

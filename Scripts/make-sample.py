@@ -2,7 +2,7 @@
 """Generates data/sample/: the offline sample the main job runs on (no network).
 
 Writes, deterministically (fixed seed, gzip mtime 0):
-  data/sample/files/<Name>.jsonl.gz      one small file per record format of LODESTONE.md
+  data/sample/files/<Name>.jsonl.gz      one small file per record format of ../shared/reference/LODESTONE.md
   data/sample/GoogleSheets_datasets.tsv  manifests in the original's columns, links relative to data/sample/
   data/sample/HuggingFace_datasets.tsv
   data/sample/expected_records.json      {key relative to data/: training examples}, known by construction

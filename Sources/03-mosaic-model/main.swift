@@ -4,9 +4,11 @@
 // Writes a sentence-transformers directory (default models/mosaic-bert-base-4096): config.json with Lodestone's
 //        edits, model.safetensors without the MLM head, tokenizer files, modules.json (Transformer → mean
 //        Pooling → Normalize), sentence_bert_config.json, 1_Pooling/config.json, 2_Normalize/.
-// Rerunning is safe: the output is written atomically and an existing one is only verified unless --force.
+// Rerunning is safe: the output is written atomically and durably, an existing model is only verified unless
+// --force, and nothing but an empty directory or a model directory is ever replaced.
 import ArgumentParser
 import Foundation
+import LodestoneCLI
 import LodestoneCore
 
 struct MosaicModel: ParsableCommand {
@@ -37,9 +39,24 @@ struct MosaicModel: ParsableCommand {
     @Flag(help: "Rebuild the output even if it already exists.")
     var force = false
 
+    func validate() throws {
+        guard maxSeqLength >= 2 else { throw ValidationError("--max-seq-length must be at least 2") }
+        guard alibiStartingSize >= 1 else { throw ValidationError("--alibi-starting-size must be positive") }
+    }
+
     func run() throws {
+        try runStep("03-mosaic-model") { try prepare() }
+    }
+
+    func prepare() throws {
         let outputURL = URL(fileURLWithPath: output)
         let cache = URL(fileURLWithPath: cacheDir)
+        // 0. Never replace what is not ours: an existing --output must be empty or a model directory (one that a
+        //    killed run was replacing is put back first).
+        Directory.recoverInterruptedReplace(of: outputURL)
+        guard SentenceTransformerDirectory.isReplaceable(outputURL) else {
+            throw InputError(file: output, reason: "exists and is not a model directory; refusing to replace it (choose another --output)")
+        }
         if !force, FileManager.default.fileExists(atPath: outputURL.appendingPathComponent("model.safetensors").path) {
             print("\(output) exists; verifying it (use --force to rebuild)")
         } else {
@@ -60,11 +77,11 @@ struct MosaicModel: ParsableCommand {
 
             // 3. Convert the weights: drop the MLM head (cls.*); the rest is written as model.safetensors.
             print("[3] weights")
-            let head = weights.filter { $0.0.hasPrefix("cls.") }.count
-            weights = weights.filter { !$0.0.hasPrefix("cls.") }
-            print("  \(weights.count) tensors kept, \(head) MLM-head tensors dropped")
+            let (kept, dropped) = withoutPretrainingHead(weights)
+            weights = kept
+            print("  \(kept.count) tensors kept, \(dropped) MLM-head tensors dropped")
 
-            // 4. Write the sentence-transformers directory (atomically).
+            // 4. Write the sentence-transformers directory (atomically and durably).
             print("[4] writing \(output)")
             try SentenceTransformerDirectory(config: config, weights: weights, tokenizer: wordPiece,
                                              maxSeqLength: maxSeqLength).write(to: outputURL)
@@ -90,6 +107,7 @@ struct MosaicModel: ParsableCommand {
         let dir = try hubRepo(from).map {
             try fetchFromHub(repo: $0, revision: revision, endpoint: hubEndpoint, cache: cache, wanted: modelFiles)
         } ?? URL(fileURLWithPath: from)
+        try SentenceTransformerDirectory.checkIsModelDirectory(dir)
         let config = try EncoderConfig(contentsOf: dir.appendingPathComponent("config.json"))
         let weights = try loadWeights(directory: dir).sorted { $0.key < $1.key }
         // Fail now, not after writing, if the weights do not fit the config.

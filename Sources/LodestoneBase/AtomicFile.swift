@@ -163,7 +163,7 @@ public enum Directory {
         let parent = (target as NSString).deletingLastPathComponent
         let name = (target as NSString).lastPathComponent
         try create(parent)
-        recoverAbandonedSwap(parent: parent, name: name)
+        recoverInterruptedReplace(of: url)
         var st = stat()
         let exists = lstat(target, &st) == 0
         if exists, !mayReplace(url) {
@@ -195,10 +195,13 @@ public enum Directory {
         }
     }
 
-    /// A run killed between its two renames left the previous directory aside and none at `name`: put it
-    /// back. Once `name` exists again, set-aside copies of dead runs are removed.
-    static func recoverAbandonedSwap(parent: String, name: String) {
-        let target = parent + "/" + name
+    /// A run killed between the two renames of `writeAtomically` left the previous directory aside and none
+    /// at `url`: put it back. Once `url` exists again, set-aside copies of dead runs are removed. Readers call
+    /// this before looking for a directory that such a run may have been replacing.
+    public static func recoverInterruptedReplace(of url: URL) {
+        let target = url.standardizedFileURL.path
+        let parent = (target as NSString).deletingLastPathComponent
+        let name = (target as NSString).lastPathComponent
         for entry in AtomicFile.abandoned(in: parent, name: name, suffix: "previous") {
             var st = stat()
             if lstat(target, &st) != 0 {

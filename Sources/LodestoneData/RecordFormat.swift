@@ -1,4 +1,4 @@
-/// The shapes a training JSON line takes (one JSON value per line, see LODESTONE.md "Record formats").
+/// The shapes a training JSON line takes (one JSON value per line, see ../shared/reference/LODESTONE.md, "Record formats").
 /// The raw values are what the sidecar of `data_records.json` records as a file's detected format.
 public enum RecordFormat: String, Codable, CaseIterable, Sendable {
     /// `["anchor", "positive"]`

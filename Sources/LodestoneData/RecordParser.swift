@@ -4,7 +4,7 @@ import Foundation
 /// for every line, `examples(fromLine:).count == RecordScanner.scan(line)`'s count, because both run the same
 /// scan and the examples are built from the spans that scan found.
 ///
-/// Rules (LODESTONE.md "Record formats"):
+/// Rules (../shared/reference/LODESTONE.md, "Record formats"):
 /// - blank line (only whitespace): nothing.
 /// - `[t0, t1, …]`, 2 or more strings: one example, texts as given (t2… are hard negatives).
 /// - `{"texts": [...]}` (other keys such as `guid` ignored): as a list.

@@ -2,13 +2,7 @@
 // field names; MosaicBERT is recognised by `alibi_starting_size` or an auto_map pointing at bert_layers.
 // The raw JSON object is kept so that tools can edit a field and write the file back unchanged otherwise.
 import Foundation
-
-public struct ConfigError: Error, CustomStringConvertible, Equatable {
-    public let file: String
-    public let field: String
-    public let reason: String
-    public var description: String { "\(file): field '\(field)': \(reason)" }
-}
+import LodestoneBase
 
 public struct EncoderConfig {
     public var raw: [String: Any]
@@ -29,12 +23,9 @@ public struct EncoderConfig {
 
     /// Reads config.json; errors name the file and the missing or invalid field.
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ConfigError(file: url.path, field: "-", reason: "cannot read: \(error.localizedDescription)")
-        }
+        let data = try readWholeFile(url.path)
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw ConfigError(file: url.path, field: "-", reason: "not a JSON object")
+            throw InputError(file: url.path, reason: "not a JSON object")
         }
         try self.init(json: obj, file: url.path)
     }
@@ -44,16 +35,16 @@ public struct EncoderConfig {
         func int(_ key: String, default def: Int? = nil) throws -> Int {
             guard let v = obj[key] else {
                 if let def { return def }
-                throw ConfigError(file: file, field: key, reason: "missing")
+                throw InputError(file: file, field: key, reason: "missing")
             }
             guard let n = v as? NSNumber, Double(n.intValue) == n.doubleValue, n.intValue >= 0 else {
-                throw ConfigError(file: file, field: key, reason: "expected a non-negative integer, found \(v)")
+                throw InputError(file: file, field: key, reason: "expected a non-negative integer, found \(v)")
             }
             return n.intValue
         }
         func float(_ key: String, default def: Float) throws -> Float {
             guard let v = obj[key] else { return def }
-            guard let n = v as? NSNumber else { throw ConfigError(file: file, field: key, reason: "expected a number, found \(v)") }
+            guard let n = v as? NSNumber else { throw InputError(file: file, field: key, reason: "expected a number, found \(v)") }
             return n.floatValue
         }
         raw = obj
@@ -71,12 +62,12 @@ public struct EncoderConfig {
         initializerRange = try float("initializer_range", default: 0.02)
         padTokenId = try int("pad_token_id", default: 0)
         guard heads > 0, hidden > 0, hidden % heads == 0 else {
-            throw ConfigError(file: file, field: "num_attention_heads", reason: "hidden_size \(hidden) is not a positive multiple of \(heads) heads")
+            throw InputError(file: file, field: "num_attention_heads", reason: "hidden_size \(hidden) is not a positive multiple of \(heads) heads")
         }
-        guard vocabSize > 0 else { throw ConfigError(file: file, field: "vocab_size", reason: "must be positive") }
-        guard typeVocabSize > 0 else { throw ConfigError(file: file, field: "type_vocab_size", reason: "must be positive") }
+        guard vocabSize > 0 else { throw InputError(file: file, field: "vocab_size", reason: "must be positive") }
+        guard typeVocabSize > 0 else { throw InputError(file: file, field: "type_vocab_size", reason: "must be positive") }
         if let act = obj["hidden_act"] as? String, !["gelu", "gelu_python"].contains(act) {
-            throw ConfigError(file: file, field: "hidden_act", reason: "unsupported activation '\(act)' (only exact GELU)")
+            throw InputError(file: file, field: "hidden_act", reason: "unsupported activation '\(act)' (only exact GELU)")
         }
     }
 

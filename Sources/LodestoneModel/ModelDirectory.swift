@@ -2,21 +2,12 @@
 //   config.json, model.safetensors, vocab.txt, tokenizer_config.json, special_tokens_map.json,
 //   modules.json (Transformer → Pooling(mean) → Normalize), sentence_bert_config.json,
 //   config_sentence_transformers.json, 1_Pooling/config.json, 2_Normalize/.
-// Writes go to a temporary sibling directory that is renamed into place, so a reader never sees half a model.
+// Writes stage a hidden sibling directory, fsync it and rename it into place (LodestoneBase's
+// Directory.writeAtomically), so a reader never sees half a model and a power loss never leaves one; only an
+// empty directory or a model directory is ever replaced.
 import Foundation
+import LodestoneBase
 import LodestoneText
-
-public enum ModelDirectoryError: Error, CustomStringConvertible {
-    case invalid(file: String, field: String, reason: String)
-    case writeFailed(path: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case let .invalid(file, field, reason): return "\(file): field \(field): \(reason)"
-        case let .writeFailed(path, reason): return "\(path): cannot write model directory: \(reason)"
-        }
-    }
-}
 
 public struct SentenceTransformerDirectory {
     public var config: EncoderConfig
@@ -36,6 +27,7 @@ public struct SentenceTransformerDirectory {
 
     /// Reads config, weights (any form `loadWeights` knows), tokenizer and max_seq_length.
     public static func read(_ directory: URL) throws -> SentenceTransformerDirectory {
+        try checkIsModelDirectory(directory)
         let config = try EncoderConfig(contentsOf: directory.appendingPathComponent("config.json"))
         try checkPooling(directory)
         let weights = try loadWeights(directory: directory).sorted { $0.key < $1.key }
@@ -52,7 +44,7 @@ public struct SentenceTransformerDirectory {
         }
         let object = try jsonObject(url)
         guard let n = object["max_seq_length"] as? Int, n >= 2 else {
-            throw ModelDirectoryError.invalid(file: url.path, field: "max_seq_length", reason: "missing or not an integer ≥ 2")
+            throw InputError(file: url.path, field: "max_seq_length", reason: "missing or not an integer ≥ 2")
         }
         return n
     }
@@ -63,50 +55,57 @@ public struct SentenceTransformerDirectory {
         guard FileManager.default.fileExists(atPath: url.path) else { return }
         let object = try jsonObject(url)
         guard object["pooling_mode_mean_tokens"] as? Bool == true else {
-            throw ModelDirectoryError.invalid(file: url.path, field: "pooling_mode_mean_tokens",
-                                              reason: "only mean pooling is supported")
+            throw InputError(file: url.path, field: "pooling_mode_mean_tokens", reason: "only mean pooling is supported")
         }
     }
 
     static func jsonObject(_ url: URL) throws -> [String: Any] {
-        guard let data = try? Data(contentsOf: url),
-              let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw ModelDirectoryError.invalid(file: url.path, field: "(file)", reason: "not a readable JSON object")
+        guard let object = (try? JSONSerialization.jsonObject(with: try readWholeFile(url.path))) as? [String: Any] else {
+            throw InputError(file: url.path, reason: "not a JSON object")
         }
         return object
     }
 
+    /// A missing or mistyped model path gets one line saying so, not an error about a file inside it.
+    public static func checkIsModelDirectory(_ directory: URL) throws {
+        Directory.recoverInterruptedReplace(of: directory)
+        let path = directory.path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw InputError(file: path, reason: "no such model directory")
+        }
+        guard isDirectory.boolValue else { throw InputError(file: path, reason: "not a directory (a model is a directory with config.json)") }
+        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("config.json").path) else {
+            throw InputError(file: path, reason: "not a model directory: no config.json")
+        }
+    }
+
+    /// Whether `directory` may be replaced by a model: it is empty, or it is a sentence-transformers model
+    /// directory (modules.json and config.json). Anything else is the user's and is never deleted.
+    public static func isReplaceable(_ directory: URL) -> Bool {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: directory.path, isDirectory: &isDirectory) else { return true }
+        guard isDirectory.boolValue, let entries = try? fm.contentsOfDirectory(atPath: directory.path) else { return false }
+        return entries.isEmpty || (entries.contains("modules.json") && entries.contains("config.json"))
+    }
+
     // MARK: writing
 
-    /// Writes the whole directory atomically to `directory` (replacing any previous one).
+    /// Writes the whole directory atomically and durably to `directory`, replacing a previous model there;
+    /// refuses to replace anything else (see `isReplaceable`).
     public func write(to directory: URL) throws {
-        let fm = FileManager.default
-        let parent = directory.deletingLastPathComponent()
-        let staging = parent.appendingPathComponent(".\(directory.lastPathComponent).partial-\(UUID().uuidString)")
-        do {
-            try fm.createDirectory(at: staging, withIntermediateDirectories: true)
+        try Directory.writeAtomically(to: directory, mayReplace: Self.isReplaceable) { staging in
             try writeFiles(into: staging)
-            if fm.fileExists(atPath: directory.path) {
-                let old = parent.appendingPathComponent(".\(directory.lastPathComponent).old-\(UUID().uuidString)")
-                try fm.moveItem(at: directory, to: old)
-                try fm.moveItem(at: staging, to: directory)
-                try? fm.removeItem(at: old)
-            } else {
-                try fm.moveItem(at: staging, to: directory)
-            }
-        } catch {
-            try? fm.removeItem(at: staging)
-            if error is ModelDirectoryError { throw error }
-            throw ModelDirectoryError.writeFailed(path: directory.path, reason: "\(error)")
         }
     }
 
     private func writeFiles(into dir: URL) throws {
-        try config.jsonData().write(to: dir.appendingPathComponent("config.json"))
-        let kept = weights.filter { !$0.0.hasPrefix("cls.") }
-        try SafeTensors.write(kept, to: dir.appendingPathComponent("model.safetensors"), metadata: ["format": "pt"])
-        try (tokenizer.vocabulary.tokens.joined(separator: "\n") + "\n")
-            .write(to: dir.appendingPathComponent("vocab.txt"), atomically: false, encoding: .utf8)
+        try AtomicFile.write(try config.jsonData(), to: dir.appendingPathComponent("config.json"), durable: false)
+        try SafeTensors.write(withoutPretrainingHead(weights).kept, to: dir.appendingPathComponent("model.safetensors"),
+                              metadata: ["format": "pt"], durable: false)
+        try AtomicFile.write(Data((tokenizer.vocabulary.tokens.joined(separator: "\n") + "\n").utf8),
+                             to: dir.appendingPathComponent("vocab.txt"), durable: false)
         let special: [String: Any] = ["unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]",
                                       "cls_token": "[CLS]", "mask_token": "[MASK]"]
         var tokenizerConfig = special
@@ -128,17 +127,23 @@ public struct SentenceTransformerDirectory {
         try writeJSON(["prompts": [String: String](), "default_prompt_name": NSNull(), "similarity_fn_name": "cosine"],
                       dir.appendingPathComponent("config_sentence_transformers.json"))
         let pooling = dir.appendingPathComponent("1_Pooling")
-        try FileManager.default.createDirectory(at: pooling, withIntermediateDirectories: true)
         try writeJSON([
             "word_embedding_dimension": config.hidden, "pooling_mode_cls_token": false,
             "pooling_mode_mean_tokens": true, "pooling_mode_max_tokens": false,
             "pooling_mode_mean_sqrt_len_tokens": false, "pooling_mode_weightedmean_tokens": false,
             "pooling_mode_lasttoken": false, "include_prompt": true,
         ], pooling.appendingPathComponent("config.json"))
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("2_Normalize"), withIntermediateDirectories: true)
+        try Directory.create(dir.appendingPathComponent("2_Normalize"))
     }
 
     private func writeJSON(_ object: Any, _ url: URL) throws {
-        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: url)
+        try AtomicFile.write(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]),
+                             to: url, durable: false)
     }
+}
+
+/// Splits off the pretraining (MLM) head, `cls.*`: a sentence encoder does not use it, and the original dropped it.
+public func withoutPretrainingHead(_ weights: [(String, TensorData)]) -> (kept: [(String, TensorData)], dropped: Int) {
+    let kept = weights.filter { !$0.0.hasPrefix("cls.") }
+    return (kept, weights.count - kept.count)
 }

@@ -3,6 +3,7 @@
 // every entry against the data region (a truncated file or lying offsets is a clear error, never a crash);
 // writing goes to a temporary file renamed into place.
 import Foundation
+import LodestoneBase
 
 public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
     case unreadable(file: String, reason: String)
@@ -29,7 +30,8 @@ public enum SafeTensors {
         let file = url.path
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw SafeTensorsError.unreadable(file: file, reason: error.localizedDescription)
+            _ = try readWholeFile(file)   // names the path and the reason (missing, a directory, unreadable)
+            throw SafeTensorsError.unreadable(file: file, reason: describe(error))
         }
         return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             try parse(raw, file: file)
@@ -133,8 +135,10 @@ public enum SafeTensors {
         return Float(bitPattern: sign | (UInt32(exp + 112) << 23) | (mant << 13))
     }
 
-    /// Writes float32 tensors (in the given order) atomically: temporary file, then rename.
-    public static func write(_ tensors: [(String, TensorData)], to url: URL, metadata: [String: String]? = nil) throws {
+    /// Writes float32 tensors (in the given order) atomically, streamed (no second copy of the weights in
+    /// memory); `durable` fsyncs the file and its directory.
+    public static func write(_ tensors: [(String, TensorData)], to url: URL, metadata: [String: String]? = nil,
+                             durable: Bool = true) throws {
         var header: [String: Any] = [:]
         if let metadata { header["__metadata__"] = metadata }
         var offset = 0
@@ -144,29 +148,13 @@ public enum SafeTensors {
         }
         var headerData = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while (8 + headerData.count) % 8 != 0 { headerData.append(0x20) }
-        var out = Data(capacity: 8 + headerData.count + offset)
-        withUnsafeBytes(of: UInt64(headerData.count).littleEndian) { out.append(contentsOf: $0) }
-        out.append(headerData)
-        for (_, t) in tensors {
-            t.values.withUnsafeBufferPointer { b in
-                guard b.count > 0 else { return }
-                out.append(UnsafeBufferPointer(start: UnsafeRawPointer(b.baseAddress!).assumingMemoryBound(to: UInt8.self), count: 4 * b.count))
+        try AtomicFile.write(to: url, durable: durable) { sink in
+            var length = UInt64(headerData.count).littleEndian
+            try withUnsafeBytes(of: &length) { try sink.write($0) }
+            try sink.write(headerData)
+            for (_, t) in tensors where t.count > 0 {
+                try t.values.withUnsafeBytes { try sink.write($0) }   // x86-64 and arm64 are little-endian
             }
         }
-        try atomicWrite(out, to: url)
-    }
-}
-
-/// Writes data to a temporary sibling and renames it over `url`, so readers never see a partial file.
-func atomicWrite(_ data: Data, to url: URL) throws {
-    let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-    do {
-        try data.write(to: tmp)
-        guard rename(tmp.path, url.path) == 0 else {
-            throw NSError(domain: "rename", code: Int(errno), userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(errno))])
-        }
-    } catch {
-        try? FileManager.default.removeItem(at: tmp)
-        throw SafeTensorsError.unreadable(file: url.path, reason: "write failed: \(error.localizedDescription)")
     }
 }

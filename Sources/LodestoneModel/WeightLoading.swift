@@ -1,16 +1,15 @@
 // Finding and loading a model directory's weights, whatever form they come in: model.safetensors,
 // pytorch_model.bin, or either one sharded through its *.index.json.
 import Foundation
+import LodestoneBase
 
 public enum WeightLoadingError: Error, CustomStringConvertible {
     case noWeights(directory: String)
-    case badIndex(file: String, field: String, reason: String)
 
     public var description: String {
         switch self {
         case let .noWeights(directory):
             return "\(directory): no model.safetensors, pytorch_model.bin or *.index.json found"
-        case let .badIndex(file, field, reason): return "\(file): field \(field): \(reason)"
         }
     }
 }
@@ -49,16 +48,18 @@ public func loadWeights(directory: URL) throws -> [String: TensorData] {
 /// A sharded checkpoint: `weight_map` names, for every tensor, the shard file holding it.
 func loadShards(index: URL, reader: (URL) throws -> [String: TensorData]) throws -> [String: TensorData] {
     let object: Any
-    do { object = try JSONSerialization.jsonObject(with: Data(contentsOf: index)) } catch {
-        throw WeightLoadingError.badIndex(file: index.path, field: "(file)", reason: "not readable JSON: \(error.localizedDescription)")
+    do { object = try JSONSerialization.jsonObject(with: try readWholeFile(index.path)) } catch let error as FileSystemError {
+        throw error
+    } catch {
+        throw InputError(file: index.path, reason: "not JSON")
     }
     guard let map = (object as? [String: Any])?["weight_map"] as? [String: Any] else {
-        throw WeightLoadingError.badIndex(file: index.path, field: "weight_map", reason: "missing object")
+        throw InputError(file: index.path, field: "weight_map", reason: "missing object")
     }
     var shards: [String: [String]] = [:]
     for (name, value) in map {
         guard let shard = value as? String, !shard.contains("/"), !shard.hasPrefix(".") else {
-            throw WeightLoadingError.badIndex(file: index.path, field: "weight_map.\(name)", reason: "not a plain shard file name")
+            throw InputError(file: index.path, field: "weight_map.\(name)", reason: "not a plain shard file name")
         }
         shards[shard, default: []].append(name)
     }
@@ -67,7 +68,7 @@ func loadShards(index: URL, reader: (URL) throws -> [String: TensorData]) throws
         let loaded = try reader(index.deletingLastPathComponent().appendingPathComponent(shard))
         for name in names {
             guard let tensor = loaded[name] else {
-                throw WeightLoadingError.badIndex(file: index.path, field: "weight_map.\(name)", reason: "tensor missing from \(shard)")
+                throw InputError(file: index.path, field: "weight_map.\(name)", reason: "tensor missing from \(shard)")
             }
             tensors[name] = tensor
         }

@@ -20,9 +20,17 @@ struct Bench: ParsableCommand {
     @Flag(help: "Classic BERT instead of MosaicBERT.") var bert = false
     @Flag(help: "Also print the CPU time of each kernel of one layer at this shape (single-threaded, load-independent).")
     var profile = false
+    @Option(help: "Only measure cblas_sgemm of C[M,N] = A[M,K]·B[N,K]ᵀ, given as M,N,K (Scripts/bench-encode.sh's baseline).")
+    var sgemmOnly: String?
 
     func run() throws {
         setBLASThreads(threads)
+        if let sgemmOnly {
+            let mnk = sgemmOnly.split(separator: ",").compactMap { Int($0) }
+            guard mnk.count == 3, mnk.allSatisfy({ $0 > 0 }) else { throw ValidationError("--sgemm-only wants M,N,K, e.g. 2048,1536,384") }
+            print(String(format: "cblas_sgemm: %.1f GFLOP/s", measureSgemm(m: mnk[0], n: mnk[1], k: mnk[2])))
+            return
+        }
         let (h, l, a, i) = model == "small" ? (256, 4, 4, 1024) : (768, 12, 12, 3072)
         let cfg = EncoderConfig(mosaic: !bert, hidden: h, layers: l, heads: a, intermediate: i, vocabSize: 30528)
         let tokens = 2 * batch * seq

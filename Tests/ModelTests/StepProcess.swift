@@ -1,0 +1,61 @@
+// Running the built step executables (03-mosaic-model, 05-embed) as a user would, and a small tmpfs for
+// full-disk tests.
+import Foundation
+import XCTest
+
+/// The shared mosaic-tiny fixture: a model directory 05 can load and a config 03 can initialise from.
+var mosaicTiny: URL {
+    let root = ProcessInfo.processInfo.environment["LODESTONE_FIXTURES"].map { URL(fileURLWithPath: $0) }
+        ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/fixtures")
+    return root.appendingPathComponent("mosaic-tiny")
+}
+
+struct StepResult {
+    let status: Int32
+    let output: String
+}
+
+/// Runs a product built next to the test bundle and returns its exit status and stdout+stderr.
+func runStep(_ name: String, _ args: [String], testCase: AnyClass = StepCLITests.self) throws -> StepResult {
+    let bundle = Bundle(for: testCase).bundleURL
+    let executable = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent(name) }
+        .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    guard let executable else { throw XCTSkip("\(name) is not built next to the tests (swift build --build-tests)") }
+    let p = Process()
+    p.executableURL = executable
+    p.arguments = args
+    let pipe = Pipe()
+    p.standardOutput = pipe; p.standardError = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return StepResult(status: p.terminationStatus, output: String(decoding: data, as: UTF8.self))
+}
+
+/// A tmpfs of `kilobytes` at a fresh directory (root only, as CI runs); unmounted by `unmount`.
+func mountSmallDisk(kilobytes: Int) throws -> URL {
+    let dir = try temporaryDirectory("disk")
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/mount")
+    p.arguments = ["-t", "tmpfs", "-o", "size=\(kilobytes)k", "tmpfs", dir.path]
+    try p.run(); p.waitUntilExit()
+    guard p.terminationStatus == 0 else { throw XCTSkip("cannot mount a tmpfs here (needs root)") }
+    return dir
+}
+
+func unmount(_ dir: URL) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/umount")
+    p.arguments = [dir.path]
+    try? p.run(); p.waitUntilExit()
+    try? FileManager.default.removeItem(at: dir)
+}
+
+/// A pid that no longer runs: a finished child's.
+func deadProcessID() throws -> Int32 {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/true")
+    try p.run(); p.waitUntilExit()
+    return p.processIdentifier
+}
