@@ -4,6 +4,7 @@
 //   let trainer = EncoderTrainer(encoder: enc)
 //   let r = try trainer.trainStep(columns: [anchors, positives, negatives], learningRate: lr)
 import Foundation
+import LodestoneBase
 import LodestoneTensor
 
 public final class EncoderTrainer {
@@ -147,7 +148,7 @@ public final class EncoderTrainer {
     /// Writes the model as a sentence-transformers directory: the one it was read from, with the trained weights.
     public func saveModelDirectory(to url: URL) throws {
         guard var out = template else {
-            throw ModelDirectoryError.writeFailed(path: url.path, reason: "this encoder was not read from a model directory")
+            throw InputError(file: url.path, reason: "cannot write a model directory: this encoder was not read from one")
         }
         out.weights = encoder.namedWeights()
         try out.write(to: url)
