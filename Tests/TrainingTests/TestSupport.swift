@@ -46,7 +46,7 @@ final class HashTokenizer: TextTokenizer {
 /// A small deterministic stand-in for an encoder: its "gradient" pulls parameters toward numbers derived from
 /// the batch's token ids, with an Adam-style update and moments, so every input, its order, the learning rate
 /// and the optimizer state leave a mark on the parameters.
-final class ToyModel: TrainableEncoder {
+class ToyModel: TrainableEncoder {
     var p: [Float], m: [Float], v: [Float]
     var t = 0
     var steps: [[[Int32]]] = []
@@ -84,6 +84,18 @@ final class ToyModel: TrainableEncoder {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try Data(p.map { String($0) }.joined(separator: "\n").utf8).write(to: directory.appendingPathComponent("weights.txt"),
                                                                          options: .atomic)
+    }
+}
+
+/// A toy whose model writes fail as on a full disk, from the `failFrom`-th save on.
+final class DiskFullToyModel: ToyModel {
+    var saves = 0
+    let failFrom: Int
+    init(failFrom: Int) { self.failFrom = failFrom; super.init() }
+    override func saveModelDirectory(to directory: URL) throws {
+        saves += 1
+        if saves >= failFrom { throw FileSystemError(path: directory.path, action: "cannot write", code: ENOSPC) }
+        try super.saveModelDirectory(to: directory)
     }
 }
 
