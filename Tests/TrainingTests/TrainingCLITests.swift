@@ -117,24 +117,27 @@ final class TrainingCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("a").path), "nothing trained")
     }
 
-    func testTwoCtrlCsExit130AndTheSummaryNamesOnlyWhatExists() throws {
+    /// A run under `faults` in which no epoch succeeds: no model is written and the summary names none.
+    func runWithoutAModel(faults: String) throws -> (status: Int32, output: String, out: String) {
         let out = dir.appendingPathComponent("a").path
-        let r = try run(try common() + ["--output", out], env: ["LODESTONE_FAULTS": "stop@2"])
-        XCTAssertEqual(r.status, 130, r.output)
-        XCTAssertTrue(r.output.contains("stopped by Ctrl-C"), r.output)
+        let r = try run(try common() + ["--output", out], env: ["LODESTONE_FAULTS": faults])
         XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/model"))
         XCTAssertFalse(r.output.contains(out + "/model"), "the summary names no model: \(r.output)")
         XCTAssertTrue(r.output.contains(out + "/train_logs.txt"), r.output)
+        return (r.status, r.output, out)
+    }
+
+    func testTwoCtrlCsExit130AndTheSummaryNamesOnlyWhatExists() throws {
+        let r = try runWithoutAModel(faults: "stop@2")
+        XCTAssertEqual(r.status, 130, r.output)
+        XCTAssertTrue(r.output.contains("stopped by Ctrl-C"), r.output)
     }
 
     func testEveryEpochFailedExits1WithoutAModel() throws {
-        let out = dir.appendingPathComponent("a").path
-        let r = try run(try common() + ["--output", out], env: ["LODESTONE_FAULTS": "nan@1,nan@2"])
+        let r = try runWithoutAModel(faults: "nan@1,nan@2")
         XCTAssertEqual(r.status, 1, r.output)
         XCTAssertTrue(r.output.contains("no epoch succeeded"), r.output)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/model"))
-        XCTAssertFalse(r.output.contains(out + "/model"), "the summary names no model: \(r.output)")
-        XCTAssertEqual(text(out + "/train_logs.txt")?.split(separator: "\n").map { $0.hasPrefix("Failed") }, [true, true])
+        XCTAssertEqual(text(r.out + "/train_logs.txt")?.split(separator: "\n").map { $0.hasPrefix("Failed") }, [true, true])
     }
 
     func testUnwritableOutputsAreOneLineNamingThePath() throws {
