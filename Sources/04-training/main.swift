@@ -5,8 +5,9 @@
 //        `model/` (a sentence-transformers directory, rewritten after every succeeded epoch) and `checkpoints/`
 //        (or --checkpoint-store): weights, AdamW moments, counters, sampler and reader positions, RNG state.
 // Unattended: a stalled epoch (--stall-timeout), a non-finite loss or gradient, or one Ctrl-C fails the epoch;
-// its updates are dropped and training goes on. Two Ctrl-Cs within 3 s checkpoint and exit; `--resume`
-// continues exactly where the checkpoint left off.
+// its updates are dropped and training goes on. Two Ctrl-Cs within 3 s checkpoint and exit (status 130);
+// `--resume` continues exactly where the checkpoint left off. An epoch is logged as succeeded only once its
+// model and checkpoint are durably written.
 import ArgumentParser
 import Foundation
 import LodestoneCLI
@@ -21,6 +22,8 @@ struct Training: ParsableCommand {
         Hyperparameters: the original's defaults, then --config FILE.json (snake_case keys: batch_size, \
         max_seq_length, cycles, chunks, epochs, steps_per_epoch, lr, warmup_steps, weight_decay, max_grad_norm, \
         scale, symmetric_loss, adam_eps, seed, max_steps, stall_timeout, checkpoint_every), then the flags below.
+        A finished run, rerun with the same flags, reports where its model is and trains nothing; an unfinished \
+        one needs --resume (continue) or --restart (start over).
         Exit status: 0 when the schedule is done (or --max-steps reached), 1 on an error or when no epoch \
         succeeded, 130 after two Ctrl-Cs (a checkpoint is written; --resume continues).
         """)
@@ -81,8 +84,7 @@ struct Training: ParsableCommand {
         log.info("data: \(files.count) files, \(files.map(\.records).reduce(0, +)) records in \(dataStore)")
 
         // 4. The model and its tokenizer from 03's directory, with MNRL and AdamW around it.
-        let directory = try SentenceTransformerDirectory.read(URL(fileURLWithPath: model))
-        let encoder = try EncoderTrainer(directory: directory, config: hp)
+        let (encoder, tokenizer, maxTokens) = try loadModel(hp)
         log.info("model: \(model), \(encoder.parameterCount) parameters")
 
         // 5. The Lodestone sampler: per chunk each file's next records//chunks examples, one file per batch.
@@ -93,11 +95,11 @@ struct Training: ParsableCommand {
         // 6. The trainer, continuing from the checkpoint when asked.
         var options = TrainerOptions(config: hp, outputDirectory: outputURL)
         options.faults = try FaultPlan.fromEnvironment()
-        options.maxTokens = directory.maxSeqLength
+        options.maxTokens = maxTokens
         options.crash = { _ in kill(getpid(), SIGKILL) }   // a drill of the real thing: LODESTONE_FAULTS=crash@N
         let interrupts = InterruptController()
         interrupts.installSignalHandler()
-        let trainer = try Trainer(model: encoder, tokenizer: directory.tokenizer, sampler: sampler,
+        let trainer = try Trainer(model: encoder, tokenizer: tokenizer, sampler: sampler,
                                   checkpointer: checkpoints, options: options, interrupts: interrupts)
         if resume {
             if try trainer.resume() {
@@ -123,6 +125,13 @@ struct Training: ParsableCommand {
             print("stopped by Ctrl-C; continue with --resume")
             throw ExitCode(130)
         }
+    }
+
+    /// The trainable encoder of 03's directory, its tokenizer and token cap. The directory itself is dropped on
+    /// return: the encoder holds the weights, and a second copy would double the model's memory.
+    func loadModel(_ hp: TrainingConfig) throws -> (EncoderTrainer, WordPieceTokenizer, Int) {
+        let directory = try SentenceTransformerDirectory.read(URL(fileURLWithPath: model))
+        return (try EncoderTrainer(directory: directory, config: hp), directory.tokenizer, directory.maxSeqLength)
     }
 
     /// A rerun of a finished run: nothing to train; say so, and where the model is.

@@ -20,7 +20,7 @@ public struct TrainerOptions {
     /// Local directory for train_logs.txt, loss.csv, loss.svg and model/.
     public var outputDirectory: URL
     public var faults = FaultPlan()
-    /// Write `model/` after every succeeded epoch (always at the end).
+    /// Write `model/` after every succeeded epoch (else only at the end; never before an epoch succeeded).
     public var saveModelEachEpoch = true
     /// Seconds between progress lines when stderr is not a terminal.
     public var progressInterval = 10.0
