@@ -57,6 +57,20 @@ final class EncoderGradientTests: XCTestCase {
         for (x, y) in zip(a, b) { XCTAssertEqual(x.1.values, y.1.values, x.0) }
     }
 
+    func testResetOptimizerZeroesTheMomentsAndKeepsTheParameters() throws {
+        let trainer = EncoderTrainer(encoder: SentenceEncoder(config: tinyConfig(mosaic: true), randomSeed: 3))
+        for _ in 0..<2 { try trainer.trainStep(columns: columns, learningRate: 1e-2) }
+        var before = ModelTrainingState(), after = ModelTrainingState()
+        trainer.exportState(into: &before)
+        XCTAssertTrue(before.firstMoments.contains { $0 != 0 })
+        trainer.resetOptimizer()
+        trainer.exportState(into: &after)
+        XCTAssertEqual(after.parameters, before.parameters)
+        XCTAssertTrue(after.firstMoments.allSatisfy { $0 == 0 } && after.secondMoments.allSatisfy { $0 == 0 })
+        XCTAssertEqual(after.optimizerStep, 0)
+        XCTAssertThrowsError(try trainer.importState(ModelTrainingState(count: 3))) { XCTAssertTrue("\($0)".contains("training state"), "\($0)") }
+    }
+
     func testWeightsRoundTripThroughSafeTensors() throws {
         for mosaic in [true, false] {
             let enc = SentenceEncoder(config: tinyConfig(mosaic: mosaic), randomSeed: 5)

@@ -4,6 +4,7 @@ import FoundationXML
 #endif
 import XCTest
 @testable import LodestoneCore
+import LodestoneCLI
 
 /// The trainer loop on a toy model and a corpus built here: 1 cycle × 2 chunks × 2 epochs × 3 steps = 12 steps.
 final class TrainerTests: XCTestCase {
@@ -285,5 +286,30 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(XMLParser(data: Data(svg.utf8)).parse())
         XCTAssertTrue(svg.contains(">loss<") && svg.contains(">learning rate<"))
         XCTAssertLessThan(svg.utf8.count, 200_000, "thinned to at most 1500 points per series")
+    }
+}
+
+final class TrainingOverridesTests: XCTestCase {
+    /// Every flag lands in its own field, over the config file, which is over the defaults.
+    func testFlagsOverrideTheConfigFileFieldByField() throws {
+        let dir = temporaryDirectory(); defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("c.json")
+        try Data(#"{"batch_size": 8, "chunks": 7, "lr": 0.5}"#.utf8).write(to: file)
+        let c = try TrainingOverrides.parse([
+            "--config", file.path, "--batch-size", "3", "--max-seq-length", "33", "--cycles", "4", "--epochs", "5",
+            "--steps-per-epoch", "6", "--lr", "0.25", "--warmup-steps", "9", "--weight-decay", "0.125",
+            "--max-grad-norm", "2.5", "--scale", "30", "--symmetric-loss", "--adam-eps", "1e-8", "--seed", "11",
+            "--max-steps", "12", "--stall-timeout", "13", "--checkpoint-every", "14",
+        ]).trainingConfig()
+        XCTAssertEqual([c.batchSize, c.maxSeqLength, c.cycles, c.chunks, c.epochs, c.stepsPerEpoch, c.warmupSteps,
+                        c.maxSteps, c.checkpointEvery], [3, 33, 4, 7, 5, 6, 9, 12, 14])
+        XCTAssertEqual([c.learningRate, c.weightDecay, c.maxGradNorm, c.scale, c.adamEps, c.stallTimeout],
+                       [0.25, 0.125, 2.5, 30, 1e-8, 13])
+        XCTAssertTrue(c.symmetricLoss)
+        XCTAssertEqual(c.seed, 11)
+        XCTAssertEqual(try TrainingOverrides.parse([]).trainingConfig(), TrainingConfig())
+        XCTAssertThrowsError(try TrainingOverrides.parse(["--chunks", "0"]).trainingConfig()) {
+            XCTAssertTrue("\($0)".contains("chunks"), "\($0)")
+        }
     }
 }
