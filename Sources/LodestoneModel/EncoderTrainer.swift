@@ -1,19 +1,17 @@
-// One training step of a SentenceEncoder with MultipleNegativesRankingLoss, llm.c style: gradients and AdamW
-// moments are flat buffers in the parameter layout; forward, loss, backward, clipping and the update are
-// plain loops and sgemm calls over them. The trainer-facing API (see README-API.md):
+// The trainable encoder: one training step of a SentenceEncoder with MultipleNegativesRankingLoss, llm.c style.
+// Gradients and AdamW moments are flat buffers in the parameter layout; forward, loss, backward, clipping and
+// the update are plain loops and sgemm calls over them, and the state moves in and out by memcpy.
 //   let trainer = EncoderTrainer(encoder: enc)
 //   let r = try trainer.trainStep(columns: [anchors, positives, negatives], learningRate: lr)
 import Foundation
+import LodestoneBase
 import LodestoneTensor
-
-public struct StepResult: Sendable {
-    public var loss: Float
-    /// Global L2 norm of the gradients before clipping.
-    public var gradNorm: Float
-}
 
 public final class EncoderTrainer {
     public let encoder: SentenceEncoder
+    /// The directory the encoder was read from, without its weights: what `saveModelDirectory` writes around
+    /// the trained ones. nil for an encoder built in memory.
+    public let template: SentenceTransformerDirectory?
     public var loss: MultipleNegativesRankingLoss
     public var adamW: AdamWConfig
     public var maxGradNorm: Float?
@@ -27,9 +25,10 @@ public final class EncoderTrainer {
     private var decayRanges: [(offset: Int, count: Int, decay: Bool)] = []
     private var lastGradNorm: Float = 0
 
-    public init(encoder: SentenceEncoder, loss: MultipleNegativesRankingLoss = .init(),
-                adamW: AdamWConfig = .init(), maxGradNorm: Float? = 1.0) {
+    public init(encoder: SentenceEncoder, template: SentenceTransformerDirectory? = nil,
+                loss: MultipleNegativesRankingLoss = .init(), adamW: AdamWConfig = .init(), maxGradNorm: Float? = 1.0) {
         self.encoder = encoder
+        self.template = template
         self.loss = loss
         self.adamW = adamW
         self.maxGradNorm = maxGradNorm
@@ -37,6 +36,16 @@ public final class EncoderTrainer {
         gradients = .allocate(capacity: n); gradients.initialize(repeating: 0, count: n)
         adamM = .allocate(capacity: n); adamM.initialize(repeating: 0, count: n)
         adamV = .allocate(capacity: n); adamV.initialize(repeating: 0, count: n)
+    }
+
+    /// The encoder of a sentence-transformers directory (as 03 writes it); `saveModelDirectory` writes it back.
+    public convenience init(directory: SentenceTransformerDirectory, loss: MultipleNegativesRankingLoss = .init(),
+                            adamW: AdamWConfig = .init(), maxGradNorm: Float? = 1.0) throws {
+        let encoder = try SentenceEncoder(config: directory.config,
+                                          weights: Dictionary(directory.weights, uniquingKeysWith: { a, _ in a }))
+        var template = directory
+        template.weights = []   // the encoder holds them; a second copy would double the model's memory
+        self.init(encoder: encoder, template: template, loss: loss, adamW: adamW, maxGradNorm: maxGradNorm)
     }
 
     deinit { gradients.deallocate(); adamM.deallocate(); adamV.deallocate() }
@@ -84,10 +93,7 @@ public final class EncoderTrainer {
 
     /// Clips the gradients to `maxGradNorm` (if set) and applies one AdamW update at `learningRate`.
     public func applyGradients(learningRate: Float) {
-        if let maxGradNorm {
-            let coef = maxGradNorm / (lastGradNorm + 1e-6)
-            if coef < 1 { scaleInPlace(gradients, count: parameterCount, by: coef) }
-        }
+        if let maxGradNorm { clipGradNorm(gradients, count: parameterCount, maxNorm: maxGradNorm, norm: lastGradNorm) }
         if decayRanges.isEmpty {
             decayRanges = encoder.layout.entries.map { ($0.offset, $0.count, adamW.decays($0.name)) }
         }
@@ -100,11 +106,12 @@ public final class EncoderTrainer {
         }
     }
 
-    /// computeGradients, then clip and AdamW. Returns the loss and the norm before clipping.
+    /// computeGradients, then clip and AdamW. Returns the loss and the norm before clipping. A non-finite step
+    /// is reported without being applied: it would poison AdamW's moments.
     @discardableResult
     public func trainStep(columns: [[[Int32]]], learningRate: Float) throws -> StepResult {
         let r = try computeGradients(columns: columns)
-        applyGradients(learningRate: learningRate)
+        if r.isFinite { applyGradients(learningRate: learningRate) }
         return r
     }
 
@@ -114,43 +121,36 @@ public final class EncoderTrainer {
         return TensorData(shape: e.shape, values: Array(UnsafeBufferPointer(start: gradients + e.offset, count: e.count)))
     }
 
-    // MARK: checkpoint state
+    // MARK: state (checkpoints, rollback, a fresh optimizer)
 
-    /// Parameters and AdamW moments as named tensors (`<name>`, `adam.exp_avg.<name>`, `adam.exp_avg_sq.<name>`)
-    /// plus metadata `adam_step`: everything needed to resume the optimizer exactly.
-    public func stateTensors() -> (tensors: [(String, TensorData)], metadata: [String: String]) {
-        var out = encoder.namedWeights()
-        for e in encoder.layout.entries {
-            out.append(("adam.exp_avg." + e.name, TensorData(shape: e.shape, values: Array(UnsafeBufferPointer(start: adamM + e.offset, count: e.count)))))
-            out.append(("adam.exp_avg_sq." + e.name, TensorData(shape: e.shape, values: Array(UnsafeBufferPointer(start: adamV + e.offset, count: e.count)))))
-        }
-        return (out, ["adam_step": String(optimizerStep), "format": "lodestone-trainer-state-1"])
+    /// A fresh optimizer, as each of the original's `fit` calls built: moments zeroed in place, step 0.
+    public func resetOptimizer() {
+        adamM.update(repeating: 0, count: parameterCount)
+        adamV.update(repeating: 0, count: parameterCount)
+        optimizerStep = 0
     }
 
-    /// Restores what `stateTensors` produced (errors name the missing or mis-shaped tensor).
-    public func restoreState(tensors: [String: TensorData], metadata: [String: String]) throws {
-        guard let stepText = metadata["adam_step"], let step = Int(stepText) else {
-            throw EncoderError.missingTensor(name: "__metadata__.adam_step")
-        }
-        for e in encoder.layout.entries {
-            for (prefix, dst) in [("", encoder.parameters), ("adam.exp_avg.", adamM), ("adam.exp_avg_sq.", adamV)] {
-                guard let t = tensors[prefix + e.name] else { throw EncoderError.missingTensor(name: prefix + e.name) }
-                guard t.shape == e.shape else { throw EncoderError.shapeMismatch(name: prefix + e.name, expected: e.shape, found: t.shape) }
-                t.values.withUnsafeBufferPointer { (dst + e.offset).update(from: $0.baseAddress!, count: e.count) }
-            }
-        }
-        optimizerStep = step
+    /// Copies parameters, moments and step into `state` (memcpy; its arrays are reused when they fit).
+    public func exportState(into state: inout ModelTrainingState) {
+        state.copy(parameters: encoder.parameters, firstMoments: adamM, secondMoments: adamV,
+                   count: parameterCount, optimizerStep: optimizerStep)
     }
 
-    /// Writes the state atomically as one safetensors file.
-    public func saveState(to url: URL) throws {
-        let s = stateTensors()
-        try SafeTensors.write(s.tensors, to: url, metadata: s.metadata)
+    /// Puts back what `exportState` copied (memcpy): the parameters and the optimizer exactly as they were.
+    public func importState(_ state: ModelTrainingState) throws {
+        guard state.count == parameterCount else {
+            throw EncoderError.shapeMismatch(name: "training state", expected: [parameterCount], found: [state.parameters.count])
+        }
+        state.copy(toParameters: encoder.parameters, firstMoments: adamM, secondMoments: adamV)
+        optimizerStep = state.optimizerStep
     }
 
-    /// Reads a file written by `saveState`.
-    public func loadState(from url: URL) throws {
-        let r = try SafeTensors.readWithMetadata(url)
-        try restoreState(tensors: r.tensors, metadata: r.metadata)
+    /// Writes the model as a sentence-transformers directory: the one it was read from, with the trained weights.
+    public func saveModelDirectory(to url: URL) throws {
+        guard var out = template else {
+            throw InputError(file: url.path, reason: "cannot write a model directory: this encoder was not read from one")
+        }
+        out.weights = encoder.namedWeights()
+        try out.write(to: url)
     }
 }

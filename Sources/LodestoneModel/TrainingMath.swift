@@ -38,10 +38,11 @@ public struct WarmupLinear: Sendable {
     public func learningRate(base: Double, step: Int) -> Double { base * factor(step: step) }
 }
 
-/// torch.nn.utils.clip_grad_norm_: returns the norm before clipping; scales by min(1, max/(norm + 1e-6)).
+/// torch.nn.utils.clip_grad_norm_, the one clip: returns the norm before clipping; scales by
+/// min(1, max/(norm + 1e-6)). `norm`, when the caller has it already, saves a pass over the gradients.
 @discardableResult
-public func clipGradNorm(_ grads: UnsafeMutablePointer<Float>, count: Int, maxNorm: Float) -> Float {
-    let norm = globalNorm(grads, count: count)
+public func clipGradNorm(_ grads: UnsafeMutablePointer<Float>, count: Int, maxNorm: Float, norm known: Float? = nil) -> Float {
+    let norm = known ?? globalNorm(grads, count: count)
     let coef = maxNorm / (norm + 1e-6)
     if coef < 1 { scaleInPlace(grads, count: count, by: coef) }
     return norm

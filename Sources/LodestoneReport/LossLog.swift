@@ -1,4 +1,5 @@
 import Foundation
+import LodestoneBase
 
 /// One row of `loss.csv`: every optimizer step, failed epochs included (their rows show what went wrong).
 public struct LossRow: Equatable, Sendable {
@@ -36,7 +37,7 @@ public struct LossRow: Equatable, Sendable {
 /// so a run killed with `kill -9` and resumed leaves each step once.
 public final class LossLog {
     public let url: URL
-    private var handle: FileHandle?
+    private var sink: FileSink?
     private var pending = ""
 
     /// Opens (creating) `url`, keeping only rows with `step <= keepThrough` (nil keeps nothing: a fresh run).
@@ -48,23 +49,29 @@ public final class LossLog {
                 if let row = LossRow(csvLine: line), row.step <= keepThrough { kept += line + "\n" }
             }
         }
-        try Data(kept.utf8).write(to: url, options: .atomic)
-        handle = try FileHandle(forWritingTo: url)
-        try handle?.seekToEnd()
+        try AtomicFile.write(Data(kept.utf8), to: url)
+        let fd = open(url.path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard fd >= 0 else { throw FileSystemError.last(path: url.path, action: "cannot write") }
+        sink = FileSink(fd: fd, path: url.path)
     }
 
+    /// Buffers a row; full buffers go out on their own (a failure there is retried by the next `flush`).
     public func append(_ row: LossRow) {
         pending += row.csv + "\n"
-        if pending.utf8.count > 1 << 14 { flush() }
+        if pending.utf8.count > 1 << 14 { try? flush() }
     }
 
-    public func flush() {
-        guard !pending.isEmpty else { return }
-        try? handle?.write(contentsOf: Data(pending.utf8))
-        pending = ""
+    /// Writes the buffered rows; `durable` also fsyncs them (before a checkpoint that counts them).
+    public func flush(durable: Bool = false) throws {
+        guard let sink else { return }
+        if !pending.isEmpty {
+            try sink.write(pending)
+            pending = ""
+        }
+        if durable, fsync(sink.fd) != 0 { throw FileSystemError.last(path: url.path, action: "cannot write") }
     }
 
-    public func close() { flush(); try? handle?.close(); handle = nil }
+    public func close() { try? flush(); try? sink?.close(); sink = nil }
 
     deinit { close() }
 

@@ -1,4 +1,5 @@
 import Foundation
+import LodestoneBase
 
 /// Renders `loss.csv` rows as one SVG with two panels sharing the step axis: loss (each step faint, moving
 /// average bold) above, learning rate below. Plain SVG 1.1, so any browser shows it.
@@ -57,7 +58,7 @@ public enum LossPlot {
 
     /// Writes the plot of `rows` atomically.
     public static func write(rows: [LossRow], to url: URL, title: String = "Lodestone training") throws {
-        try Data(svg(rows: rows, title: title).utf8).write(to: url, options: .atomic)
+        try AtomicFile.write(Data(svg(rows: rows, title: title).utf8), to: url, durable: false)
     }
 
     /// At most `n` rows, evenly spaced, always keeping the last (a 2M-step run stays a small file).

@@ -1,6 +1,8 @@
 import Foundation
 import LodestoneStorage
 import LodestoneReport
+import LodestoneModel
+import LodestoneBase
 
 /// Where training stands: the epoch to run (or in progress), the step inside it, and the running totals.
 public struct TrainerProgress: Codable, Equatable, Sendable {
@@ -14,6 +16,9 @@ public struct TrainerProgress: Codable, Equatable, Sendable {
     public var succeededEpochs = 0, failedEpochs = 0
     /// Lines in train_logs.txt at this point (extra lines from a killed run are dropped on resume).
     public var logLines = 0
+    /// The last of those lines: the checkpoint is written before the line is appended, so a resume can put
+    /// back a line that a kill kept from the log.
+    public var lastLogLine: String?
     public var finished = false
     public init() {}
 }
@@ -73,12 +78,14 @@ public final class Checkpointer {
         }
     }
 
-    /// The newest whole checkpoint, or nil when there is none.
-    public func loadLatest() throws -> (state: CheckpointState, model: ModelTrainingState)? {
-        guard try store.head(key: prefix + "LATEST") != nil else { return nil }
+    /// Whether a checkpoint (LATEST) exists.
+    public func exists() throws -> Bool { try store.head(key: prefix + "LATEST") != nil }
+
+    /// The newest checkpoint's JSON half (its name and state), or nil when there is none; `model.bin` is not read.
+    public func latestState() throws -> (name: String, state: CheckpointState)? {
+        guard try exists() else { return nil }
         let name = String(decoding: try store.getData(key: prefix + "LATEST"), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        let where_ = location + name
         guard name.hasPrefix("ckpt-"), let number = Int(name.dropFirst(5)) else {
             throw TrainingError.checkpoint(path: location + "LATEST", reason: "names '\(name)', not ckpt-NNNNNN")
         }
@@ -86,28 +93,34 @@ public final class Checkpointer {
         do {
             state = try JSONDecoder().decode(CheckpointState.self, from: try store.getData(key: prefix + name + "/state.json"))
         } catch {
-            throw TrainingError.checkpoint(path: where_ + "/state.json", reason: "unreadable: \(error)")
-        }
-        let n = state.parameterCount
-        var arrays = [[Float]](repeating: [Float](repeating: 0, count: n), count: 3)
-        let reader = try store.openReader(key: prefix + name + "/model.bin")
-        defer { reader.close() }
-        for i in 0..<3 {
-            let got = try arrays[i].withUnsafeMutableBytes { try Self.readFully(reader, into: $0) }
-            if got != n * 4 {
-                throw TrainingError.checkpoint(path: where_ + "/model.bin", reason: "truncated at byte \(i * n * 4 + got) of \(3 * n * 4)")
-            }
-        }
-        var probe = [UInt8](repeating: 0, count: 1)
-        if try probe.withUnsafeMutableBytes({ try reader.read(into: $0) }) != 0 {
-            throw TrainingError.checkpoint(path: where_ + "/model.bin", reason: "longer than the \(3 * n * 4) bytes state.json promises")
-        }
-        if Self.checksum(arrays) != state.weightsChecksum {
-            throw TrainingError.checkpoint(path: where_ + "/model.bin", reason: "checksum mismatch: the file is damaged")
+            throw TrainingError.checkpoint(path: location + name + "/state.json", reason: "unreadable: \(describe(error))")
         }
         sequence = max(sequence, number)
-        return (state, ModelTrainingState(parameters: arrays[0], firstMoments: arrays[1], secondMoments: arrays[2],
-                                          optimizerStep: state.optimizerStep))
+        return (name, state)
+    }
+
+    /// Reads the newest whole checkpoint, its arrays into `model` (reusing its buffers); nil when there is none.
+    public func loadLatest(into model: inout ModelTrainingState) throws -> CheckpointState? {
+        guard let (name, state) = try latestState() else { return nil }
+        let where_ = location + name + "/model.bin"
+        let n = state.parameterCount
+        if model.count != n { model = ModelTrainingState(count: n) }
+        let reader = try store.openReader(key: prefix + name + "/model.bin")
+        defer { reader.close() }
+        func fill(_ array: inout [Float], _ i: Int) throws {
+            let got = try array.withUnsafeMutableBytes { try Self.readFully(reader, into: $0) }
+            if got != n * 4 { throw TrainingError.checkpoint(path: where_, reason: "truncated at byte \(i * n * 4 + got) of \(3 * n * 4)") }
+        }
+        try fill(&model.parameters, 0); try fill(&model.firstMoments, 1); try fill(&model.secondMoments, 2)
+        var probe = [UInt8](repeating: 0, count: 1)
+        if try probe.withUnsafeMutableBytes({ try reader.read(into: $0) }) != 0 {
+            throw TrainingError.checkpoint(path: where_, reason: "longer than the \(3 * n * 4) bytes state.json promises")
+        }
+        if Self.checksum([model.parameters, model.firstMoments, model.secondMoments]) != state.weightsChecksum {
+            throw TrainingError.checkpoint(path: where_, reason: "checksum mismatch: the file is damaged")
+        }
+        model.optimizerStep = state.optimizerStep
+        return state
     }
 
     private static func readFully(_ reader: ByteReader, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {

@@ -20,7 +20,7 @@ public struct TrainerOptions {
     /// Local directory for train_logs.txt, loss.csv, loss.svg and model/.
     public var outputDirectory: URL
     public var faults = FaultPlan()
-    /// Write `model/` after every succeeded epoch (always at the end).
+    /// Write `model/` after every succeeded epoch (else only at the end; never before an epoch succeeded).
     public var saveModelEachEpoch = true
     /// Seconds between progress lines when stderr is not a terminal.
     public var progressInterval = 10.0
@@ -36,10 +36,11 @@ public struct TrainerOptions {
 
 /// Training.py's loop, unattended: cycles × chunks × epochs × steps; each epoch is one of the original's `fit`
 /// calls (fresh AdamW, WarmupLinear over its own steps, warmup on the very first only). After a succeeded epoch
-/// the state is checkpointed and the model written; a failed epoch (stall, non-finite loss or gradient, Ctrl-C,
-/// an error in the step) rolls the parameters back to the last checkpoint and training goes on with the next.
+/// the model is written and the state checkpointed, and only then is the epoch logged as succeeded; a failed
+/// epoch (stall, non-finite loss or gradient, Ctrl-C, an error in the step) rolls the parameters back to the
+/// last checkpoint and training goes on with the next.
 public final class Trainer {
-    public let model: TrainableModel
+    public let model: TrainableEncoder
     public let tokenizer: TextTokenizer
     public let sampler: LodestoneSampler
     public let checkpointer: Checkpointer
@@ -48,6 +49,7 @@ public final class Trainer {
     public private(set) var options: TrainerOptions
     private var config: TrainingConfig { options.config }
     private var lossAverage = MovingAverage(window: 100)
+    /// The last checkpoint's state: the rollback target, one buffer reused for every checkpoint.
     private var lastGood: ModelTrainingState
     private var trainLog: TrainLog!
     private var lossLog: LossLog!
@@ -62,32 +64,31 @@ public final class Trainer {
     public var lossPlotURL: URL { options.outputDirectory.appendingPathComponent("loss.svg") }
     public var modelURL: URL { options.outputDirectory.appendingPathComponent("model") }
 
-    public init(model: TrainableModel, tokenizer: TextTokenizer, sampler: LodestoneSampler, checkpointer: Checkpointer,
+    public init(model: TrainableEncoder, tokenizer: TextTokenizer, sampler: LodestoneSampler, checkpointer: Checkpointer,
                 options: TrainerOptions, interrupts: InterruptController = InterruptController()) throws {
         try options.config.validate()
         self.model = model; self.tokenizer = tokenizer; self.sampler = sampler
         self.checkpointer = checkpointer; self.options = options; self.interrupts = interrupts
         printer = ProgressPrinter(interval: options.progressInterval)
         lastGood = model.trainingState()
-        try FileManager.default.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
+        try Directory.create(options.outputDirectory)
     }
 
     /// Continues from the newest checkpoint. Returns false (and changes nothing) when there is none.
     @discardableResult
     public func resume() throws -> Bool {
-        guard let (state, weights) = try checkpointer.loadLatest() else { return false }
-        guard weights.parameters.count == model.parameterCount else {
-            throw TrainingError.checkpoint(path: checkpointer.location, reason: "holds \(weights.parameters.count) parameters, the model has \(model.parameterCount)")
+        guard let state = try checkpointer.loadLatest(into: &lastGood) else { return false }
+        guard state.parameterCount == model.parameterCount else {
+            throw TrainingError.checkpoint(path: checkpointer.location, reason: "holds \(state.parameterCount) parameters, the model has \(model.parameterCount)")
         }
         if state.config != config {
             note("note: hyperparameters differ from the checkpoint's; continuing with the ones given now")
         }
-        try model.restore(weights)
+        try model.importState(lastGood)
         try sampler.restore(state.sampler)
         progress = state.progress
         lossAverage = state.lossAverage
-        lastGood = weights
-        trainLog = try TrainLog(url: trainLogURL, keepLines: progress.logLines)
+        trainLog = try TrainLog(url: trainLogURL, keepLines: progress.logLines, lastLine: progress.lastLogLine)
         lossLog = try LossLog(url: lossCSVURL, keepThrough: progress.executedSteps)
         return true
     }
@@ -98,7 +99,7 @@ public final class Trainer {
         if lossLog == nil { lossLog = try LossLog(url: lossCSVURL, keepThrough: nil) }
         runStart = Date(); pairsThisRun = 0; stepsThisRun = 0
         watchdog.start(hardTimeout: 3 * config.stallTimeout)
-        defer { watchdog.stop(); lossLog.flush(); printer.finishLine(); try? writePlot() }
+        defer { watchdog.stop(); try? lossLog.flush(); printer.finishLine(); try? writePlot() }
 
         while !progress.finished {
             if let max = config.maxSteps, progress.executedSteps >= max {
@@ -118,18 +119,12 @@ public final class Trainer {
             case .succeeded:
                 progress.committedSteps += config.stepsPerEpoch
                 progress.succeededEpochs += 1
-                try logEpoch(succeeded: true)
-                advance()
-                if options.saveModelEachEpoch || progress.finished { try saveModel() }
-                try checkpoint()
+                try finishEpoch(succeeded: true)
             case .failed(let reason):
                 note("epoch failed (cycle \(progress.cycle), chunk \(progress.chunk), epoch \(progress.epoch)): \(reason); parameters rolled back to the last checkpoint")
-                try model.restore(lastGood)
+                try model.importState(lastGood)
                 progress.failedEpochs += 1
-                try logEpoch(succeeded: false)
-                advance()
-                if progress.finished { try saveModel() }
-                try checkpoint()
+                try finishEpoch(succeeded: false)
                 if interrupts.stopRequested { return .interrupted }
             }
             try? writePlot()
@@ -151,7 +146,7 @@ public final class Trainer {
             switch fault {
             case .interrupt?: interrupts.receive()
             case .stop?: interrupts.receive(); interrupts.receive()
-            case .crash?: lossLog.flush(); try options.crash(stepNumber)
+            case .crash?: try lossLog.flush(); try options.crash(stepNumber)
             default: break
             }
             if interrupts.takeFailRequest() { return .failed("interrupted by Ctrl-C before step \(stepNumber)") }
@@ -160,7 +155,7 @@ public final class Trainer {
             let started = Date()
             let (_, examples) = sampler.nextBatch()
             let lr = WarmupLinear(warmupSteps: warmup, totalSteps: config.stepsPerEpoch).learningRate(base: config.learningRate, step: progress.stepInEpoch)
-            var result: StepReport
+            var result: StepResult
             do {
                 if fault == .stall { Thread.sleep(forTimeInterval: config.stallTimeout + 0.05) }
                 result = try model.trainStep(columns: tokenizeColumns(examples), learningRate: Float(lr))
@@ -177,7 +172,7 @@ public final class Trainer {
             lossLog.append(LossRow(step: progress.executedSteps, cycle: progress.cycle, chunk: progress.chunk,
                                    epoch: progress.epoch, loss: Double(result.loss), lossAverage: lossAverage.value,
                                    learningRate: lr))
-            guard result.loss.isFinite, result.gradNorm.isFinite else {
+            guard result.isFinite else {
                 return .failed("non-finite \(result.loss.isFinite ? "gradient norm" : "loss") at step \(stepNumber)")
             }
             guard seconds <= config.stallTimeout else {
@@ -214,29 +209,38 @@ public final class Trainer {
         }
     }
 
-    private func logEpoch(succeeded: Bool) throws {
-        try trainLog.append(TrainLog.line(succeeded: succeeded, cycle: progress.cycle, chunk: progress.chunk,
-                                          epoch: progress.epoch, steps: progress.committedSteps))
-        progress.logLines = trainLog.lineCount
+    /// Ends an epoch in the order that keeps the log truthful: the model (after a success), then the checkpoint,
+    /// which records the epoch's log line, then the line itself. A full disk or a kill before the checkpoint
+    /// leaves no line; a kill after it leaves a line that `resume` puts back.
+    private func finishEpoch(succeeded: Bool) throws {
+        let line = TrainLog.line(succeeded: succeeded, cycle: progress.cycle, chunk: progress.chunk,
+                                 epoch: progress.epoch, steps: progress.committedSteps)
+        advance()
+        progress.logLines = trainLog.lineCount + 1
+        progress.lastLogLine = line
+        // No model is written until an epoch has succeeded: it would only be a copy of the input.
+        if progress.succeededEpochs > 0, (succeeded && options.saveModelEachEpoch) || progress.finished { try saveModel() }
+        try checkpoint(modelChanged: succeeded)
+        try trainLog.append(line)
     }
 
     /// Saves everything needed to continue exactly from here; this state becomes the rollback target.
-    private func checkpoint() throws {
-        lossLog.flush()
-        let weights = model.trainingState()
+    /// `modelChanged` false: the model was just rolled back to `lastGood`, so there is nothing to copy.
+    private func checkpoint(modelChanged: Bool = true) throws {
+        try lossLog.flush(durable: true)
+        if modelChanged { model.exportState(into: &lastGood) }
         try checkpointer.save(CheckpointState(progress: progress, sampler: sampler.state, lossAverage: lossAverage,
-                                              config: config, parameterCount: weights.parameters.count,
-                                              optimizerStep: weights.optimizerStep, weightsChecksum: 0), model: weights)
-        lastGood = weights
+                                              config: config, parameterCount: model.parameterCount,
+                                              optimizerStep: lastGood.optimizerStep, weightsChecksum: 0), model: lastGood)
     }
 
-    /// Writes `model/` (atomically: the model's directory writer stages and swaps it).
+    /// Writes `model/` (atomically and durably: the model's directory writer stages and swaps it).
     public func saveModel() throws {
         try model.saveModelDirectory(to: modelURL)
     }
 
     private func writePlot() throws {
-        lossLog.flush()
+        try lossLog.flush()
         try LossPlot.write(rows: try LossLog.read(lossCSVURL), to: lossPlotURL)
     }
 
@@ -253,14 +257,14 @@ public final class Trainer {
 
     private func note(_ text: String) { if options.showProgress { printer.message(text) } }
 
-    /// The run's numbers, for the summary printed at the end.
+    /// The run's numbers, for the summary printed at the end; it names only the outputs that exist.
     public func summary() -> TrainingSummary {
-        TrainingSummary(succeededEpochs: progress.succeededEpochs, failedEpochs: progress.failedEpochs,
-                        committedSteps: progress.committedSteps, executedSteps: progress.executedSteps,
-                        seconds: Date().timeIntervalSince(runStart), pairs: pairsThisRun,
-                        lastLossAverage: lossAverage.value,
-                        outputs: [("train log", trainLogURL.path), ("loss.csv", lossCSVURL.path),
-                                  ("loss plot", lossPlotURL.path), ("model", modelURL.path),
-                                  ("checkpoint", checkpointer.location)])
+        var outputs = [("train log", trainLogURL), ("loss.csv", lossCSVURL), ("loss plot", lossPlotURL), ("model", modelURL)]
+            .filter { FileManager.default.fileExists(atPath: $0.1.path) }.map { ($0.0, $0.1.path) }
+        if (try? checkpointer.exists()) == true { outputs.append(("checkpoint", checkpointer.location)) }
+        return TrainingSummary(succeededEpochs: progress.succeededEpochs, failedEpochs: progress.failedEpochs,
+                               committedSteps: progress.committedSteps, executedSteps: progress.executedSteps,
+                               seconds: Date().timeIntervalSince(runStart), pairs: pairsThisRun,
+                               lastLossAverage: lossAverage.value, outputs: outputs)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LodestoneBase
 
 /// Training.py's hyperparameters. Defaults are the original's; a JSON file (`--config`) may set any subset under
 /// the snake_case names below, and command-line flags override both.
@@ -55,7 +56,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Reads a JSON config; unknown keys and wrong types are errors naming the file and the field.
     public static func load(_ url: URL) throws -> TrainingConfig {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw TrainingError.config(file: url.path, field: nil, reason: "cannot read: \(error.localizedDescription)") }
+        do { data = try Data(contentsOf: url) } catch {
+            let why = describe(error)   // "path: reason"; the path leads the message already
+            throw TrainingError.config(file: url.path, field: nil, reason: "cannot read: " + (why.hasPrefix(url.path + ": ") ? String(why.dropFirst(url.path.count + 2)) : why))
+        }
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw TrainingError.config(file: url.path, field: nil, reason: "not a JSON object")
         }
@@ -104,7 +108,6 @@ public enum TrainingError: Error, CustomStringConvertible {
     case data(key: String, line: Int, reason: String)
     case noData(String)
     case checkpoint(path: String, reason: String)
-    case model(String)
 
     public var description: String {
         switch self {
@@ -112,7 +115,6 @@ public enum TrainingError: Error, CustomStringConvertible {
         case .data(let k, let l, let r): return "\(k):\(l): \(r)"
         case .noData(let r): return "no training data: \(r)"
         case .checkpoint(let p, let r): return "checkpoint \(p): \(r)"
-        case .model(let r): return "model: \(r)"
         }
     }
 }

@@ -1,5 +1,5 @@
 // Finite-difference checks of the whole encoder + MNRL backward (both architectures, tiny random models),
-// and exact resume of the trainer from its saved state.
+// and exact resume of the trainer from its exported state.
 import Foundation
 import XCTest
 @testable import LodestoneCore
@@ -47,15 +47,28 @@ final class EncoderGradientTests: XCTestCase {
 
         let first = EncoderTrainer(encoder: SentenceEncoder(config: cfg, randomSeed: 3))
         for _ in 0..<2 { try first.trainStep(columns: columns, learningRate: 1e-2) }
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lodestone-state-\(getpid()).safetensors")
-        defer { try? FileManager.default.removeItem(at: url) }
-        try first.saveState(to: url)
+        var state = ModelTrainingState()
+        first.exportState(into: &state)
         let resumed = EncoderTrainer(encoder: SentenceEncoder(config: cfg, randomSeed: 99))
-        try resumed.loadState(from: url)
+        try resumed.importState(state)
         XCTAssertEqual(resumed.optimizerStep, 2)
         for _ in 0..<2 { try resumed.trainStep(columns: columns, learningRate: 1e-2) }
         let a = straight.encoder.namedWeights(), b = resumed.encoder.namedWeights()
         for (x, y) in zip(a, b) { XCTAssertEqual(x.1.values, y.1.values, x.0) }
+    }
+
+    func testResetOptimizerZeroesTheMomentsAndKeepsTheParameters() throws {
+        let trainer = EncoderTrainer(encoder: SentenceEncoder(config: tinyConfig(mosaic: true), randomSeed: 3))
+        for _ in 0..<2 { try trainer.trainStep(columns: columns, learningRate: 1e-2) }
+        var before = ModelTrainingState(), after = ModelTrainingState()
+        trainer.exportState(into: &before)
+        XCTAssertTrue(before.firstMoments.contains { $0 != 0 })
+        trainer.resetOptimizer()
+        trainer.exportState(into: &after)
+        XCTAssertEqual(after.parameters, before.parameters)
+        XCTAssertTrue(after.firstMoments.allSatisfy { $0 == 0 } && after.secondMoments.allSatisfy { $0 == 0 })
+        XCTAssertEqual(after.optimizerStep, 0)
+        XCTAssertThrowsError(try trainer.importState(ModelTrainingState(count: 3))) { XCTAssertTrue("\($0)".contains("training state"), "\($0)") }
     }
 
     func testWeightsRoundTripThroughSafeTensors() throws {

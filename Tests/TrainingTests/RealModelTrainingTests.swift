@@ -3,7 +3,7 @@ import XCTest
 @testable import LodestoneCore
 
 /// The trainer with real components: gzip JSON-lines objects in a LocalStore read through GzipLineReader and
-/// the shared record parser, and the MosaicBERT fixture (real HF files) trained by math's EncoderTrainer.
+/// the shared record parser, and the MosaicBERT fixture (real HF files) trained by the trainable encoder, EncoderTrainer.
 final class RealModelTrainingTests: XCTestCase {
     static var fixtures: URL {
         if let env = ProcessInfo.processInfo.environment["LODESTONE_FIXTURES"] { return URL(fileURLWithPath: env) }
@@ -50,12 +50,13 @@ final class RealModelTrainingTests: XCTestCase {
         let file = dir.appendingPathComponent("c.json")
         try Data(#"{"symmetric_loss": true, "adam_eps": 1e-8}"#.utf8).write(to: file)
         let config = try TrainingConfig.load(file)
-        let symmetric = try EncoderTrainable(directory: modelDir, config: config)
-        XCTAssertTrue(symmetric.trainer.loss.symmetric)
-        XCTAssertEqual(symmetric.trainer.adamW.eps, 1e-8)
-        let plain = try EncoderTrainable(directory: modelDir, config: TrainingConfig())
-        XCTAssertFalse(plain.trainer.loss.symmetric)
-        XCTAssertEqual(plain.trainer.adamW.eps, 1e-6)
+        let directory = try SentenceTransformerDirectory.read(modelDir)
+        let symmetric = try EncoderTrainer(directory: directory, config: config)
+        XCTAssertTrue(symmetric.loss.symmetric)
+        XCTAssertEqual(symmetric.adamW.eps, 1e-8)
+        let plain = try EncoderTrainer(directory: directory, config: TrainingConfig())
+        XCTAssertFalse(plain.loss.symmetric)
+        XCTAssertEqual(plain.adamW.eps, 1e-6)
         let columns: [[[Int32]]] = [[[101, 2023, 102], [101, 2008, 2003, 102]], [[101, 3899, 102], [101, 4937, 102]]]
         let a = try plain.trainStep(columns: columns, learningRate: 0).loss
         let b = try symmetric.trainStep(columns: columns, learningRate: 0).loss
@@ -73,14 +74,15 @@ final class RealModelTrainingTests: XCTestCase {
         config.batchSize = 4; config.maxSeqLength = 12; config.cycles = 1; config.chunks = 2; config.epochs = 2
         config.stepsPerEpoch = 2; config.learningRate = 1e-3; config.warmupSteps = 1
 
-        func run(_ name: String, faults: [Int: Fault] = [:], resume: Bool = false) throws -> (Trainer, EncoderTrainable, Result<TrainingStop, Error>) {
-            let model = try EncoderTrainable(directory: modelDir, config: config)
+        let directory = try SentenceTransformerDirectory.read(modelDir)
+        func run(_ name: String, faults: [Int: Fault] = [:], resume: Bool = false) throws -> (Trainer, EncoderTrainer, Result<TrainingStop, Error>) {
+            let model = try EncoderTrainer(directory: directory, config: config)
             let sampler = try LodestoneSampler(files: try loadDataFiles(store: store, recordsFile: records), chunks: config.chunks,
                                                batchSize: config.batchSize, maxWords: config.maxSeqLength, seed: config.seed,
                                                open: storeExampleOpener(store: store))
             var options = TrainerOptions(config: config, outputDirectory: dir.appendingPathComponent(name))
-            options.faults = FaultPlan(faults); options.showProgress = false; options.maxTokens = model.maxSeqLength
-            let trainer = try Trainer(model: model, tokenizer: model.tokenizer, sampler: sampler,
+            options.faults = FaultPlan(faults); options.showProgress = false; options.maxTokens = directory.maxSeqLength
+            let trainer = try Trainer(model: model, tokenizer: directory.tokenizer, sampler: sampler,
                                       checkpointer: Checkpointer(store: store, prefix: "checkpoints/\(name)"), options: options)
             if resume { XCTAssertTrue(try trainer.resume()) }
             return (trainer, model, Result { try trainer.run() })
@@ -91,7 +93,7 @@ final class RealModelTrainingTests: XCTestCase {
         let rows = try LossLog.read(straight.lossCSVURL)
         XCTAssertEqual(rows.count, 8)
         XCTAssertTrue(rows.allSatisfy { $0.loss.isFinite && $0.loss > 0 })
-        let initial = try EncoderTrainable(directory: modelDir, config: config).trainingState().parameters
+        let initial = try EncoderTrainer(directory: directory, config: config).trainingState().parameters
         XCTAssertNotEqual(straightModel.trainingState().parameters, initial)
 
         let (_, _, r2) = try run("killed", faults: [6: .crash])
@@ -104,7 +106,7 @@ final class RealModelTrainingTests: XCTestCase {
 
         // The written model is a sentence-transformers directory holding the trained weights.
         let saved = try SentenceTransformerDirectory.read(straight.modelURL)
-        let trained = Dictionary(straightModel.trainer.encoder.namedWeights(), uniquingKeysWith: { a, _ in a })
+        let trained = Dictionary(straightModel.encoder.namedWeights(), uniquingKeysWith: { a, _ in a })
         for (name, tensor) in saved.weights { XCTAssertEqual(tensor.values, trained[name]?.values, name) }
         XCTAssertTrue(FileManager.default.fileExists(atPath: straight.modelURL.appendingPathComponent("modules.json").path))
     }

@@ -46,7 +46,7 @@ final class HashTokenizer: TextTokenizer {
 /// A small deterministic stand-in for an encoder: its "gradient" pulls parameters toward numbers derived from
 /// the batch's token ids, with an Adam-style update and moments, so every input, its order, the learning rate
 /// and the optimizer state leave a mark on the parameters.
-final class ToyModel: TrainableModel {
+class ToyModel: TrainableEncoder {
     var p: [Float], m: [Float], v: [Float]
     var t = 0
     var steps: [[[Int32]]] = []
@@ -55,7 +55,7 @@ final class ToyModel: TrainableModel {
         m = Array(repeating: 0, count: size); v = Array(repeating: 0, count: size)
     }
     var parameterCount: Int { p.count }
-    func trainStep(columns: [[[Int32]]], learningRate: Float) throws -> StepReport {
+    func trainStep(columns: [[[Int32]]], learningRate: Float) throws -> StepResult {
         var target = [Float](repeating: 0, count: p.count)
         for (c, column) in columns.enumerated() {
             for (r, ids) in column.enumerated() {
@@ -71,19 +71,31 @@ final class ToyModel: TrainableModel {
             v[i] = 0.999 * v[i] + 0.001 * g * g
             p[i] -= learningRate * m[i] / (v[i].squareRoot() + 1e-8)
         }
-        return StepReport(loss: loss / Float(p.count), gradNorm: norm.squareRoot())
+        return StepResult(loss: loss / Float(p.count), gradNorm: norm.squareRoot())
     }
     func resetOptimizer() { m = m.map { _ in 0 }; v = v.map { _ in 0 }; t = 0 }
-    func trainingState() -> ModelTrainingState {
-        ModelTrainingState(parameters: p, firstMoments: m, secondMoments: v, optimizerStep: t)
+    func exportState(into s: inout ModelTrainingState) {
+        s = ModelTrainingState(parameters: p, firstMoments: m, secondMoments: v, optimizerStep: t)
     }
-    func restore(_ s: ModelTrainingState) throws {
+    func importState(_ s: ModelTrainingState) throws {
         p = s.parameters; m = s.firstMoments; v = s.secondMoments; t = s.optimizerStep
     }
     func saveModelDirectory(to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try Data(p.map { String($0) }.joined(separator: "\n").utf8).write(to: directory.appendingPathComponent("weights.txt"),
                                                                          options: .atomic)
+    }
+}
+
+/// A toy whose model writes fail as on a full disk, from the `failFrom`-th save on.
+final class DiskFullToyModel: ToyModel {
+    var saves = 0
+    let failFrom: Int
+    init(failFrom: Int) { self.failFrom = failFrom; super.init() }
+    override func saveModelDirectory(to directory: URL) throws {
+        saves += 1
+        if saves >= failFrom { throw FileSystemError(path: directory.path, action: "cannot write", code: ENOSPC) }
+        try super.saveModelDirectory(to: directory)
     }
 }
 

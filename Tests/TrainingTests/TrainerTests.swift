@@ -4,6 +4,7 @@ import FoundationXML
 #endif
 import XCTest
 @testable import LodestoneCore
+import LodestoneCLI
 
 /// The trainer loop on a toy model and a corpus built here: 1 cycle × 2 chunks × 2 epochs × 3 steps = 12 steps.
 final class TrainerTests: XCTestCase {
@@ -21,13 +22,13 @@ final class TrainerTests: XCTestCase {
         var log: [String] { (try? String(contentsOf: trainer.trainLogURL, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? [] }
     }
 
-    func makeRun(_ config: TrainingConfig, out: URL, faults: [Int: Fault] = [:], resume: Bool = false) throws -> Run {
+    func makeRun(_ config: TrainingConfig, out: URL, faults: [Int: Fault] = [:], resume: Bool = false,
+                 model: ToyModel = ToyModel()) throws -> Run {
         let (files, open) = makeCorpus(["a": 40, "b": 20])
         let sampler = try LodestoneSampler(files: files, chunks: config.chunks, batchSize: config.batchSize,
                                            maxWords: config.maxSeqLength, seed: config.seed, open: open)
         var options = TrainerOptions(config: config, outputDirectory: out)
         options.faults = FaultPlan(faults); options.showProgress = false
-        let model = ToyModel()
         let trainer = try Trainer(model: model, tokenizer: HashTokenizer(), sampler: sampler,
                                   checkpointer: Checkpointer(store: try LocalStore(root: out.appendingPathComponent("checkpoints"))),
                                   options: options)
@@ -107,6 +108,43 @@ final class TrainerTests: XCTestCase {
         let rest = try makeRun(tiny, out: b, faults: [8: .infGrad], resume: true)
         XCTAssertEqual(try rest.trainer.run(), .finished)
         XCTAssertEqual(rest.log, [line(true, 0, 0, 3), line(false, 0, 1, 3), line(false, 1, 0, 3), line(true, 1, 1, 6)])
+    }
+
+    func testFailedModelSaveLeavesTheEpochUnloggedAndResumeRedoesIt() throws {
+        let a = temporaryDirectory(), b = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        let straight = try makeRun(tiny, out: a)
+        XCTAssertEqual(try straight.trainer.run(), .finished)
+
+        let full = try makeRun(tiny, out: b, model: DiskFullToyModel(failFrom: 2))
+        XCTAssertThrowsError(try full.trainer.run()) { XCTAssertTrue("\($0)".contains("no space left on device"), "\($0)") }
+        XCTAssertEqual(full.log, [line(true, 0, 0, 3)], "the epoch whose model was not written is not logged")
+        let resumed = try makeRun(tiny, out: b, resume: true)
+        XCTAssertEqual(resumed.trainer.progress.executedSteps, 3)
+        XCTAssertEqual(try resumed.trainer.run(), .finished)
+        XCTAssertEqual(resumed.model.p, straight.model.p)
+        XCTAssertEqual(resumed.log, straight.log)
+    }
+
+    func testResumePutsBackTheLogLineOfTheLastCheckpoint() throws {
+        let out = temporaryDirectory(); defer { try? FileManager.default.removeItem(at: out) }
+        var three = tiny; three.maxSteps = 3
+        let first = try makeRun(three, out: out)
+        XCTAssertEqual(try first.trainer.run(), .maxSteps)
+        // A kill between the checkpoint and the append leaves the log one line short.
+        try Data().write(to: first.trainer.trainLogURL)
+        let resumed = try makeRun(tiny, out: out, resume: true)
+        XCTAssertEqual(resumed.log, [line(true, 0, 0, 3)])
+        XCTAssertEqual(try resumed.trainer.run(), .finished)
+        XCTAssertEqual(resumed.log, [line(true, 0, 0, 3), line(true, 0, 1, 6), line(true, 1, 0, 9), line(true, 1, 1, 12)])
+    }
+
+    func testSummaryNamesOnlyOutputsThatExist() throws {
+        let out = temporaryDirectory(); defer { try? FileManager.default.removeItem(at: out) }
+        let run = try makeRun(tiny, out: out, faults: [2: .stop])
+        XCTAssertEqual(try run.trainer.run(), .interrupted)
+        let named = run.trainer.summary().outputs.map(\.0)
+        XCTAssertEqual(named, ["train log", "loss.csv", "loss plot", "checkpoint"], "no epoch succeeded: no model")
     }
 
     func testStalledStepFailsTheEpoch() throws {
@@ -248,5 +286,30 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(XMLParser(data: Data(svg.utf8)).parse())
         XCTAssertTrue(svg.contains(">loss<") && svg.contains(">learning rate<"))
         XCTAssertLessThan(svg.utf8.count, 200_000, "thinned to at most 1500 points per series")
+    }
+}
+
+final class TrainingOverridesTests: XCTestCase {
+    /// Every flag lands in its own field, over the config file, which is over the defaults.
+    func testFlagsOverrideTheConfigFileFieldByField() throws {
+        let dir = temporaryDirectory(); defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("c.json")
+        try Data(#"{"batch_size": 8, "chunks": 7, "lr": 0.5}"#.utf8).write(to: file)
+        let c = try TrainingOverrides.parse([
+            "--config", file.path, "--batch-size", "3", "--max-seq-length", "33", "--cycles", "4", "--epochs", "5",
+            "--steps-per-epoch", "6", "--lr", "0.25", "--warmup-steps", "9", "--weight-decay", "0.125",
+            "--max-grad-norm", "2.5", "--scale", "30", "--symmetric-loss", "--adam-eps", "1e-8", "--seed", "11",
+            "--max-steps", "12", "--stall-timeout", "13", "--checkpoint-every", "14",
+        ]).trainingConfig()
+        XCTAssertEqual([c.batchSize, c.maxSeqLength, c.cycles, c.chunks, c.epochs, c.stepsPerEpoch, c.warmupSteps,
+                        c.maxSteps, c.checkpointEvery], [3, 33, 4, 7, 5, 6, 9, 12, 14])
+        XCTAssertEqual([c.learningRate, c.weightDecay, c.maxGradNorm, c.scale, c.adamEps, c.stallTimeout],
+                       [0.25, 0.125, 2.5, 30, 1e-8, 13])
+        XCTAssertTrue(c.symmetricLoss)
+        XCTAssertEqual(c.seed, 11)
+        XCTAssertEqual(try TrainingOverrides.parse([]).trainingConfig(), TrainingConfig())
+        XCTAssertThrowsError(try TrainingOverrides.parse(["--chunks", "0"]).trainingConfig()) {
+            XCTAssertTrue("\($0)".contains("chunks"), "\($0)")
+        }
     }
 }

@@ -1,0 +1,52 @@
+// 04-training's hyperparameter flags, declared once: each one overrides the same field of `TrainingConfig`.
+import ArgumentParser
+import Foundation
+import LodestoneCore
+
+/// `--config FILE.json` and one flag per `TrainingConfig` field. The result: the original's defaults, then the
+/// file, then the flags given.
+public struct TrainingOverrides: ParsableArguments {
+    @Option(help: "JSON file of hyperparameters (snake_case keys, see above).") public var config: String?
+
+    @Option(help: "Pairs per batch (default 16).") public var batchSize: Int?
+    @Option(help: "Words per text before tokenizing, and tokens per text (default 2048).") public var maxSeqLength: Int?
+    @Option(help: "Cycles (default 2).") public var cycles: Int?
+    @Option(help: "Chunks per cycle (default 50).") public var chunks: Int?
+    @Option(help: "Epochs per chunk (default 2).") public var epochs: Int?
+    @Option(help: "Steps per epoch (default 10000).") public var stepsPerEpoch: Int?
+    @Option(help: "Peak learning rate (default 2e-5).") public var lr: Double?
+    @Option(help: "Warmup steps of the first epoch (default 500).") public var warmupSteps: Int?
+    @Option(help: "AdamW weight decay (default 0.01).") public var weightDecay: Double?
+    @Option(help: "Gradient clipping norm (default 1.0).") public var maxGradNorm: Double?
+    @Option(help: "MNRL scale (default 20).") public var scale: Double?
+    @Flag(help: "Symmetric MNRL (both directions), all-MiniLM's recipe (default: off, as the original).")
+    public var symmetricLoss = false
+    @Option(help: "AdamW epsilon (default 1e-6).") public var adamEps: Double?
+    @Option(help: "Seed of the sampler (default 42).") public var seed: UInt64?
+    @Option(help: "Stop with a checkpoint after this many steps in total (default: no limit).") public var maxSteps: Int?
+    @Option(help: "Seconds without a finished step before the epoch fails (default 600).") public var stallTimeout: Double?
+    @Option(help: "Also checkpoint every N steps inside an epoch (default 0: after epochs only).") public var checkpointEvery: Int?
+
+    public init() {}
+
+    /// The defaults, then `--config`, then the flags; validated.
+    public func trainingConfig() throws -> TrainingConfig {
+        var c = try config.map { try TrainingConfig.load(URL(fileURLWithPath: $0)) } ?? TrainingConfig()
+        let flags: [(WritableKeyPath<TrainingConfig, Int>, Int?)] = [
+            (\.batchSize, batchSize), (\.maxSeqLength, maxSeqLength), (\.cycles, cycles), (\.chunks, chunks),
+            (\.epochs, epochs), (\.stepsPerEpoch, stepsPerEpoch), (\.warmupSteps, warmupSteps),
+            (\.checkpointEvery, checkpointEvery),
+        ]
+        for (field, value) in flags { if let value { c[keyPath: field] = value } }
+        let reals: [(WritableKeyPath<TrainingConfig, Double>, Double?)] = [
+            (\.learningRate, lr), (\.weightDecay, weightDecay), (\.maxGradNorm, maxGradNorm), (\.scale, scale),
+            (\.adamEps, adamEps), (\.stallTimeout, stallTimeout),
+        ]
+        for (field, value) in reals { if let value { c[keyPath: field] = value } }
+        if symmetricLoss { c.symmetricLoss = true }
+        if let seed { c.seed = seed }
+        if let maxSteps { c.maxSteps = maxSteps }
+        try c.validate()
+        return c
+    }
+}

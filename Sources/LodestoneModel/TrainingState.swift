@@ -1,0 +1,60 @@
+// What one optimizer step reports and the state a checkpoint holds: the types shared by the trainable encoder
+// (EncoderTrainer) and the trainer loop (LodestoneTraining's `Trainer`).
+import Foundation
+
+/// What one optimizer step reports.
+public struct StepResult: Sendable, Equatable {
+    public var loss: Float
+    /// Global L2 norm of the gradients before clipping.
+    public var gradNorm: Float
+    public init(loss: Float, gradNorm: Float) { self.loss = loss; self.gradNorm = gradNorm }
+
+    /// The one non-finite check: such a step must not reach AdamW's moments, and it fails the trainer's epoch.
+    public var isFinite: Bool { loss.isFinite && gradNorm.isFinite }
+}
+
+/// The trainable state as flat arrays: parameters and AdamW's moments in the parameter layout, plus AdamW's
+/// step count (for bias correction). A checkpoint stores exactly this (`model.bin`: the three arrays in order).
+public struct ModelTrainingState: Equatable, Sendable {
+    public var parameters: [Float]
+    public var firstMoments: [Float]
+    public var secondMoments: [Float]
+    public var optimizerStep: Int
+
+    public init(parameters: [Float] = [], firstMoments: [Float] = [], secondMoments: [Float] = [], optimizerStep: Int = 0) {
+        self.parameters = parameters; self.firstMoments = firstMoments
+        self.secondMoments = secondMoments; self.optimizerStep = optimizerStep
+    }
+
+    /// A zeroed state of `count` parameters: a buffer to export into or read a checkpoint into.
+    public init(count: Int) {
+        let zeros = [Float](repeating: 0, count: count)
+        self.init(parameters: zeros, firstMoments: zeros, secondMoments: zeros)
+    }
+
+    /// Parameters held; nil when the three arrays disagree.
+    public var count: Int? {
+        parameters.count == firstMoments.count && parameters.count == secondMoments.count ? parameters.count : nil
+    }
+
+    /// Copies `count` floats from each buffer (memcpy), reusing this state's arrays when they already hold
+    /// `count` floats: a snapshot taken every epoch allocates nothing after the first.
+    public mutating func copy(parameters p: UnsafePointer<Float>, firstMoments m: UnsafePointer<Float>,
+                              secondMoments v: UnsafePointer<Float>, count: Int, optimizerStep step: Int) {
+        if self.count != count { self = ModelTrainingState(count: count) }
+        optimizerStep = step
+        guard count > 0 else { return }
+        parameters.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: p, count: count) }
+        firstMoments.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: m, count: count) }
+        secondMoments.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: v, count: count) }
+    }
+
+    /// Copies the three arrays into the buffers (memcpy); they must hold `count` floats each.
+    public func copy(toParameters p: UnsafeMutablePointer<Float>, firstMoments m: UnsafeMutablePointer<Float>,
+                     secondMoments v: UnsafeMutablePointer<Float>) {
+        guard !parameters.isEmpty else { return }
+        parameters.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: $0.count) }
+        firstMoments.withUnsafeBufferPointer { m.update(from: $0.baseAddress!, count: $0.count) }
+        secondMoments.withUnsafeBufferPointer { v.update(from: $0.baseAddress!, count: $0.count) }
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import LodestoneModel
+import LodestoneText
+
+/// The seam between the trainer loop and the model's math: an encoder with its loss (MNRL) and optimizer
+/// (AdamW with clipping) that takes one step on columns of token ids. `columns[0]` anchors, `columns[1]`
+/// positives, `columns[2...]` hard negatives; row i of every column belongs together. `EncoderTrainer` is the
+/// one real implementation; the seam lets the loop be tested on a toy.
+public protocol TrainableEncoder: AnyObject {
+    var parameterCount: Int { get }
+    /// Forward, loss, backward, clip, AdamW at `learningRate`. Reports loss and the gradient norm before
+    /// clipping; a non-finite step is not applied.
+    func trainStep(columns: [[[Int32]]], learningRate: Float) throws -> StepResult
+    /// A fresh optimizer (moments zero, step 0): each of the original's `fit` calls built a new one.
+    func resetOptimizer()
+    /// Copies parameters, moments and optimizer step into `state`, reusing its arrays.
+    func exportState(into state: inout ModelTrainingState)
+    /// Puts back a state `exportState` produced (or a checkpoint held).
+    func importState(_ state: ModelTrainingState) throws
+    /// Writes the model as a sentence-transformers directory (as 03 writes it) to `directory`, atomically:
+    /// a reader sees the previous directory or the new one, never half of one.
+    func saveModelDirectory(to directory: URL) throws
+}
+
+extension TrainableEncoder {
+    /// A copy of the whole trainable state (allocates; the trainer reuses one buffer instead).
+    public func trainingState() -> ModelTrainingState {
+        var state = ModelTrainingState()
+        exportState(into: &state)
+        return state
+    }
+}
+
+extension EncoderTrainer: TrainableEncoder {
+    /// The trainable encoder of a sentence-transformers directory with the run's loss and optimizer settings:
+    /// MNRL (scale, symmetric), AdamW (eps, weight decay, skipped for bias/LayerNorm), clipping at `maxGradNorm`.
+    public convenience init(directory: SentenceTransformerDirectory, config: TrainingConfig) throws {
+        try self.init(directory: directory,
+                      loss: MultipleNegativesRankingLoss(scale: Float(config.scale), symmetric: config.symmetricLoss),
+                      adamW: AdamWConfig(eps: Float(config.adamEps), weightDecay: Float(config.weightDecay)),
+                      maxGradNorm: Float(config.maxGradNorm))
+    }
+}
+
+/// Text → token ids with [CLS] … [SEP], at most `maxLength` ids.
+public protocol TextTokenizer: AnyObject {
+    func encode(_ text: String, maxLength: Int?) -> [Int32]
+}
+
+extension WordPieceTokenizer: TextTokenizer {}
