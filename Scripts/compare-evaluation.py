@@ -9,7 +9,10 @@ import os
 import sys
 
 from sentence_transformers import SentenceTransformer
-from sentence_transformers.evaluation import EmbeddingSimilarityEvaluator, InformationRetrievalEvaluator
+try:
+    from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator, InformationRetrievalEvaluator
+except ImportError:  # sentence-transformers before 6
+    from sentence_transformers.evaluation import EmbeddingSimilarityEvaluator, InformationRetrievalEvaluator
 
 model_dir, data, swift_json = sys.argv[1:4]
 swift = json.load(open(swift_json))["metrics"]
