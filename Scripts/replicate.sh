@@ -48,7 +48,7 @@ evaluate() {  # evaluate WHEN MODEL: the three evaluation sets, scores also as J
 }
 evaluate before "$run/model-init"
 step 04-training "$bin/04-training" --store "$run/store" --records "$run/data_records.json" --model "$run/model-init" \
-  --output "$run/train" --config "$config" --threads "$threads"
+  --output "$run/train" --config "$config" --threads "$threads" --eval data/eval/retrieval data/eval/similarity.tsv
 evaluate after "$run/train/model"
 
 metric() { grep -E "^$1:" "$run/$2.log" | awk '{print $2}'; }
@@ -60,7 +60,7 @@ for when in before after; do
   printf '%-16s %12s %12s %16s %18s\n' "$when training" "$(metric cosine_accuracy@1 05-$when-pairs)" \
     "$(metric cosine_mrr@10 05-$when-pairs)" "$(metric cosine_ndcg@10 05-$when-retrieval)" "$(metric spearman_cosine 05-$when-similarity)"
 done
-echo "train log: $run/train/train_logs.txt   loss: $run/train/loss.csv, $run/train/loss.svg   model: $run/train/model"
+echo "train log: $run/train/train_logs.txt   loss: $run/train/loss.csv, $run/train/loss.svg   evaluation per epoch: $run/train/eval.csv   model: $run/train/model"
 echo "total: $(( $(date +%s) - start )) s"
 if awk -v b="$b1" -v a="$a1" -v g="$min_gain" 'BEGIN { exit !(a >= b + g) }'; then
   echo "replicate: OK (accuracy@1 rose by at least $min_gain)"

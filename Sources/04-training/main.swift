@@ -43,6 +43,9 @@ struct Training: ParsableCommand {
     var restart = false
     @Option(help: "OpenBLAS threads.")
     var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(parsing: .upToNextOption,
+            help: "Evaluation sets scored after every succeeded epoch (as 05-embed evaluate --data: a BEIR directory, scored pairs, pairs); metrics go to eval.csv and loss.svg, and the best epoch is named at the end.")
+    var eval: [String] = []
     @OptionGroup var hyperparameters: TrainingOverrides
 
     func validate() throws {
@@ -78,25 +81,38 @@ struct Training: ParsableCommand {
             }
         }
 
-        // 3. The data: every file of data_records.json, weighted by its records.
+        // 3. The evaluation sets, read now so that a bad one stops the run before any training.
+        let evalSets = try eval.map { ($0, try EvaluationData.load($0)) }
+        for (path, set) in evalSets { log.info("eval: \(path): \(Evaluation.summary(set))") }
+
+        // 4. The data: every file of data_records.json, weighted by its records.
         let dataStore = try store.open()
         let files = try loadDataFiles(store: dataStore, recordsFile: URL(fileURLWithPath: records))
         log.info("data: \(files.count) files, \(files.map(\.records).reduce(0, +)) records in \(dataStore)")
 
-        // 4. The model and its tokenizer from 03's directory, with MNRL and AdamW around it.
+        // 5. The model and its tokenizer from 03's directory, with MNRL and AdamW around it.
         let (encoder, tokenizer, maxTokens) = try loadModel(hp)
         log.info("model: \(model), \(encoder.parameterCount) parameters")
 
-        // 5. The Lodestone sampler: per chunk each file's next records//chunks examples, one file per batch.
+        // 6. The Lodestone sampler: per chunk each file's next records//chunks examples, one file per batch.
         let sampler = try LodestoneSampler(files: files, chunks: hp.chunks, batchSize: hp.batchSize,
                                            maxWords: hp.maxSeqLength, seed: hp.seed,
                                            open: storeExampleOpener(store: dataStore))
 
-        // 6. The trainer, continuing from the checkpoint when asked.
+        // 7. The trainer, continuing from the checkpoint when asked; --eval scores the model after each succeeded epoch.
         var options = TrainerOptions(config: hp, outputDirectory: outputURL)
         options.faults = try FaultPlan.fromEnvironment()
         options.maxTokens = maxTokens
         options.crash = { _ in kill(getpid(), SIGKILL) }   // a drill of the real thing: LODESTONE_FAULTS=crash@N
+        if !evalSets.isEmpty {
+            let scorer = SentenceModel(config: encoder.encoder.config, encoder: encoder.encoder, tokenizer: tokenizer, maxSeqLength: maxTokens)
+            options.evaluate = {
+                try evalSets.map { path, set in
+                    EvaluationResult(task: set.task, data: path, split: nil, model: model,
+                                     metrics: try Evaluation.run(set, dimension: scorer.dimension) { try scorer.embed($0) })
+                }
+            }
+        }
         let interrupts = InterruptController()
         interrupts.installSignalHandler()
         let trainer = try Trainer(model: encoder, tokenizer: tokenizer, sampler: sampler,
@@ -110,10 +126,10 @@ struct Training: ParsableCommand {
             }
         }
 
-        // 7. Train: cycles × chunks × epochs, each epoch one of the original's fit calls.
+        // 8. Train: cycles × chunks × epochs, each epoch one of the original's fit calls.
         let stop = try trainer.run()
 
-        // 8. Report: what happened, where everything is, and an exit status that says so.
+        // 9. Report: what happened, where everything is, and an exit status that says so.
         print(trainer.summary().text)
         switch stop {
         case .finished where trainer.progress.succeededEpochs == 0:

@@ -1,13 +1,19 @@
 import Foundation
 import LodestoneBase
 
-/// Renders `loss.csv` rows as one SVG with two panels sharing the step axis: loss (each step faint, moving
-/// average bold) above, learning rate below. Plain SVG 1.1, so any browser shows it.
+/// Renders `loss.csv` rows as one SVG with panels sharing the step axis: loss (each step faint, moving average
+/// bold), learning rate, and — when `eval.csv` has rows — each evaluation set's primary metric after every
+/// succeeded epoch. Plain SVG 1.1, so any browser shows it.
 public enum LossPlot {
-    public static func svg(rows: [LossRow], title: String = "Lodestone training", maxPoints: Int = 1500) -> String {
+    static let evalColors = ["#2e7d32", "#8e24aa", "#ef6c00", "#00838f", "#6d4c41"]
+
+    public static func svg(rows: [LossRow], evals: [EvalRow] = [], title: String = "Lodestone training",
+                           maxPoints: Int = 1500) -> String {
         let width = 900.0, panelHeight = 260.0, left = 70.0, right = 20.0, top = 40.0, gap = 50.0
         let plotWidth = width - left - right
-        let height = top + 2 * panelHeight + gap + 40
+        let primaries = evals.filter(\.primary)
+        let panels = primaries.isEmpty ? 2.0 : 3.0
+        let height = top + panels * panelHeight + (panels - 1) * gap + 40
         var out = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" \
         viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="12">
@@ -17,11 +23,14 @@ public enum LossPlot {
         """
         let shown = thin(rows, to: maxPoints)
         let steps = shown.map { Double($0.step) }
-        let xMin = steps.min() ?? 0, xMax = max((steps.max() ?? 1), xMin + 1)
+        let allSteps = steps + primaries.map { Double($0.step) }
+        let xMin = allSteps.min() ?? 0, xMax = max((allSteps.max() ?? 1), xMin + 1)
         func x(_ step: Double) -> Double { left + (step - xMin) / (xMax - xMin) * plotWidth }
 
-        func panel(top y0: Double, label: String, series: [(values: [Double], color: String, width: Double, opacity: Double)]) {
-            let finite = series.flatMap { $0.values }.filter { $0.isFinite }
+        typealias Series = (points: [(x: Double, y: Double)], color: String, width: Double, opacity: Double)
+        func along(_ values: [Double]) -> [(x: Double, y: Double)] { zip(steps, values).map { ($0, $1) } }
+        func panel(top y0: Double, label: String, series: [Series], markers: Bool = false) {
+            let finite = series.flatMap { $0.points.map(\.y) }.filter { $0.isFinite }
             var lo = finite.min() ?? 0, hi = finite.max() ?? 1
             if hi - lo < 1e-12 { lo -= 0.5; hi += 0.5 }
             func y(_ v: Double) -> Double { y0 + panelHeight - (v - lo) / (hi - lo) * panelHeight }
@@ -34,31 +43,45 @@ public enum LossPlot {
             }
             for s in series {
                 var path = "", pen = false
-                for (i, v) in s.values.enumerated() {
-                    guard v.isFinite else { pen = false; continue }
-                    path += (pen ? "L" : "M") + "\(fmt(x(steps[i]))),\(fmt(y(v))) "
+                for p in s.points {
+                    guard p.y.isFinite else { pen = false; continue }
+                    path += (pen ? "L" : "M") + "\(fmt(x(p.x))),\(fmt(y(p.y))) "
                     pen = true
+                    if markers { out += "<circle cx=\"\(fmt(x(p.x)))\" cy=\"\(fmt(y(p.y)))\" r=\"3\" fill=\"\(s.color)\"/>\n" }
                 }
                 out += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"\(s.width)\" stroke-opacity=\"\(s.opacity)\"/>\n"
             }
         }
-        panel(top: top, label: "loss", series: [(shown.map(\.loss), "#7aa6d6", 1, 0.5),
-                                              (shown.map(\.lossAverage), "#1f4e8c", 2, 1)])
-        let lrTop = top + panelHeight + gap
-        panel(top: lrTop, label: "learning rate", series: [(shown.map(\.learningRate), "#c0504d", 1.5, 1)])
+        panel(top: top, label: "loss", series: [(along(shown.map(\.loss)), "#7aa6d6", 1, 0.5),
+                                              (along(shown.map(\.lossAverage)), "#1f4e8c", 2, 1)])
+        var bottom = top + panelHeight + gap
+        panel(top: bottom, label: "learning rate", series: [(along(shown.map(\.learningRate)), "#c0504d", 1.5, 1)])
+        if !primaries.isEmpty {
+            bottom += panelHeight + gap
+            var sets: [String] = []
+            for row in primaries where !sets.contains(row.data) { sets.append(row.data) }
+            let series: [Series] = sets.enumerated().map { i, data in
+                (primaries.filter { $0.data == data }.map { (Double($0.step), $0.value) }, evalColors[i % evalColors.count], 1.5, 1)
+            }
+            panel(top: bottom, label: "evaluation", series: series, markers: true)
+            for (i, data) in sets.enumerated() {
+                let metric = primaries.first { $0.data == data }!.metric
+                out += "<text x=\"\(left + 8)\" y=\"\(bottom + 16 + 14 * Double(i))\" fill=\"\(evalColors[i % evalColors.count])\">\(escape(data)): \(escape(metric))</text>\n"
+            }
+        }
         for i in 0...4 {
             let s = xMin + (xMax - xMin) * Double(i) / 4
-            out += "<text x=\"\(fmt(x(s)))\" y=\"\(lrTop + panelHeight + 18)\" text-anchor=\"middle\">\(Int(s.rounded()))</text>\n"
+            out += "<text x=\"\(fmt(x(s)))\" y=\"\(bottom + panelHeight + 18)\" text-anchor=\"middle\">\(Int(s.rounded()))</text>\n"
         }
-        out += "<text x=\"\(left + plotWidth / 2)\" y=\"\(lrTop + panelHeight + 36)\" text-anchor=\"middle\">step</text>\n"
+        out += "<text x=\"\(left + plotWidth / 2)\" y=\"\(bottom + panelHeight + 36)\" text-anchor=\"middle\">step</text>\n"
         if rows.isEmpty { out += "<text x=\"\(left + 20)\" y=\"\(top + 30)\">no steps yet</text>\n" }
         out += "</svg>\n"
         return out
     }
 
     /// Writes the plot of `rows` atomically.
-    public static func write(rows: [LossRow], to url: URL, title: String = "Lodestone training") throws {
-        try AtomicFile.write(Data(svg(rows: rows, title: title).utf8), to: url, durable: false)
+    public static func write(rows: [LossRow], evals: [EvalRow] = [], to url: URL, title: String = "Lodestone training") throws {
+        try AtomicFile.write(Data(svg(rows: rows, evals: evals, title: title).utf8), to: url, durable: false)
     }
 
     /// At most `n` rows, evenly spaced, always keeping the last (a 2M-step run stays a small file).

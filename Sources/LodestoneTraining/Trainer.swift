@@ -29,6 +29,8 @@ public struct TrainerOptions {
     public var crash: (Int) throws -> Void = { throw SimulatedCrash(step: $0) }
     /// Token cap per text when the model allows fewer than `max_seq_length` (e.g. BERT's 512 positions).
     public var maxTokens: Int?
+    /// Scores the model after every succeeded epoch (04-training --eval); the results go to eval.csv and the plot.
+    public var evaluate: (() throws -> [EvaluationResult])?
     public init(config: TrainingConfig, outputDirectory: URL) {
         self.config = config; self.outputDirectory = outputDirectory
     }
@@ -53,6 +55,7 @@ public final class Trainer {
     private var lastGood: ModelTrainingState
     private var trainLog: TrainLog!
     private var lossLog: LossLog!
+    private var evalLog: EvalLog?
     private let printer: ProgressPrinter
     private let watchdog = StallWatchdog()
     private var runStart = Date()
@@ -62,6 +65,7 @@ public final class Trainer {
     public var trainLogURL: URL { options.outputDirectory.appendingPathComponent("train_logs.txt") }
     public var lossCSVURL: URL { options.outputDirectory.appendingPathComponent("loss.csv") }
     public var lossPlotURL: URL { options.outputDirectory.appendingPathComponent("loss.svg") }
+    public var evalCSVURL: URL { options.outputDirectory.appendingPathComponent("eval.csv") }
     public var modelURL: URL { options.outputDirectory.appendingPathComponent("model") }
 
     public init(model: TrainableEncoder, tokenizer: TextTokenizer, sampler: LodestoneSampler, checkpointer: Checkpointer,
@@ -90,6 +94,7 @@ public final class Trainer {
         lossAverage = state.lossAverage
         trainLog = try TrainLog(url: trainLogURL, keepLines: progress.logLines, lastLine: progress.lastLogLine)
         lossLog = try LossLog(url: lossCSVURL, keepThrough: progress.executedSteps)
+        if options.evaluate != nil { evalLog = try EvalLog(url: evalCSVURL, keepThrough: progress.executedSteps) }
         return true
     }
 
@@ -97,6 +102,7 @@ public final class Trainer {
     public func run() throws -> TrainingStop {
         if trainLog == nil { trainLog = try TrainLog(url: trainLogURL, keepLines: 0) }
         if lossLog == nil { lossLog = try LossLog(url: lossCSVURL, keepThrough: nil) }
+        if options.evaluate != nil, evalLog == nil { evalLog = try EvalLog(url: evalCSVURL, keepThrough: nil) }
         runStart = Date(); pairsThisRun = 0; stepsThisRun = 0
         watchdog.start(hardTimeout: 3 * config.stallTimeout)
         defer { watchdog.stop(); try? lossLog.flush(); printer.finishLine(); try? writePlot() }
@@ -119,6 +125,7 @@ public final class Trainer {
             case .succeeded:
                 progress.committedSteps += config.stepsPerEpoch
                 progress.succeededEpochs += 1
+                try evaluateEpoch()
                 try finishEpoch(succeeded: true)
             case .failed(let reason):
                 note("epoch failed (cycle \(progress.cycle), chunk \(progress.chunk), epoch \(progress.epoch)): \(reason); parameters rolled back to the last checkpoint")
@@ -226,8 +233,26 @@ public final class Trainer {
 
     /// Saves everything needed to continue exactly from here; this state becomes the rollback target.
     /// `modelChanged` false: the model was just rolled back to `lastGood`, so there is nothing to copy.
+    /// Scores the epoch's model on every --eval set; rows carry the epoch's last step, so a resume keeps them
+    /// exactly when it keeps the epoch.
+    private func evaluateEpoch() throws {
+        guard let evaluate = options.evaluate, let evalLog else { return }
+        watchdog.beat(armed: false)
+        for result in try evaluate() {
+            for name in result.orderedNames {
+                evalLog.append(EvalRow(step: progress.executedSteps, cycle: progress.cycle, chunk: progress.chunk,
+                                       epoch: progress.epoch, data: result.data, metric: name,
+                                       value: result.metrics[name]!, primary: name == result.primaryMetric))
+            }
+            note(String(format: "evaluation after cycle %d chunk %d epoch %d: %@ %@ %.4f", progress.cycle, progress.chunk,
+                        progress.epoch, result.data, result.primaryMetric, result.metrics[result.primaryMetric] ?? .nan))
+        }
+        watchdog.beat()
+    }
+
     private func checkpoint(modelChanged: Bool = true) throws {
         try lossLog.flush(durable: true)
+        try evalLog?.flush(durable: true)
         if modelChanged { model.exportState(into: &lastGood) }
         try checkpointer.save(CheckpointState(progress: progress, sampler: sampler.state, lossAverage: lossAverage,
                                               config: config, parameterCount: model.parameterCount,
@@ -241,7 +266,8 @@ public final class Trainer {
 
     private func writePlot() throws {
         try lossLog.flush()
-        try LossPlot.write(rows: try LossLog.read(lossCSVURL), to: lossPlotURL)
+        try evalLog?.flush()
+        try LossPlot.write(rows: try LossLog.read(lossCSVURL), evals: evalLog == nil ? [] : try EvalLog.read(evalCSVURL), to: lossPlotURL)
     }
 
     private func snapshot(lr: Double) -> ProgressSnapshot {
@@ -259,12 +285,14 @@ public final class Trainer {
 
     /// The run's numbers, for the summary printed at the end; it names only the outputs that exist.
     public func summary() -> TrainingSummary {
-        var outputs = [("train log", trainLogURL), ("loss.csv", lossCSVURL), ("loss plot", lossPlotURL), ("model", modelURL)]
+        var outputs = [("train log", trainLogURL), ("loss.csv", lossCSVURL), ("eval.csv", evalCSVURL), ("loss plot", lossPlotURL),
+                       ("model", modelURL)]
             .filter { FileManager.default.fileExists(atPath: $0.1.path) }.map { ($0.0, $0.1.path) }
         if (try? checkpointer.exists()) == true { outputs.append(("checkpoint", checkpointer.location)) }
         return TrainingSummary(succeededEpochs: progress.succeededEpochs, failedEpochs: progress.failedEpochs,
                                committedSteps: progress.committedSteps, executedSteps: progress.executedSteps,
                                seconds: Date().timeIntervalSince(runStart), pairs: pairsThisRun,
-                               lastLossAverage: lossAverage.value, outputs: outputs)
+                               lastLossAverage: lossAverage.value, outputs: outputs,
+                               bestEvaluation: evalLog == nil ? nil : (try? EvalLog.read(evalCSVURL))?.best)
     }
 }
