@@ -15,48 +15,52 @@ public struct SentenceTransformerDirectory {
     public var weights: [(String, TensorData)]
     public var tokenizer: WordPieceTokenizer
     public var maxSeqLength: Int
+    /// How token embeddings become the sentence embedding (read; what this project writes is mean + Normalize).
+    public var pooling = SentencePooling()
+    public var prompts = SentencePrompts()
 
-    public init(config: EncoderConfig, weights: [(String, TensorData)], tokenizer: WordPieceTokenizer, maxSeqLength: Int) {
+    public init(config: EncoderConfig, weights: [(String, TensorData)], tokenizer: WordPieceTokenizer, maxSeqLength: Int,
+                pooling: SentencePooling = SentencePooling(), prompts: SentencePrompts = SentencePrompts()) {
         self.config = config
         self.weights = weights
         self.tokenizer = tokenizer
         self.maxSeqLength = maxSeqLength
+        self.pooling = pooling
+        self.prompts = prompts
     }
 
     // MARK: reading
 
-    /// Reads config, weights (any form `loadWeights` knows), tokenizer and max_seq_length.
+    /// Reads config, weights (any form `loadWeights` knows), tokenizer, max_seq_length, pooling and prompts.
     public static func read(_ directory: URL) throws -> SentenceTransformerDirectory {
         try checkIsModelDirectory(directory)
         let config = try EncoderConfig(contentsOf: directory.appendingPathComponent("config.json"))
-        try checkPooling(directory)
+        let pooling = try SentencePooling.read(directory: directory)
+        let prompts = try SentencePrompts.read(directory: directory)
         let weights = try loadWeights(directory: directory).sorted { $0.key < $1.key }
         let tokenizer = try WordPieceTokenizer(directory: directory)
         return SentenceTransformerDirectory(config: config, weights: weights, tokenizer: tokenizer,
-                                            maxSeqLength: try maxSeqLength(directory, config: config))
+                                            maxSeqLength: try maxSeqLength(directory, config: config),
+                                            pooling: pooling, prompts: prompts)
     }
 
-    /// `sentence_bert_config.json`'s max_seq_length; without it, what the architecture allows (512 at most).
+    /// `sentence_bert_config.json`'s max_seq_length (sentence-transformers up to 5.x writes it); without it (6.x),
+    /// as sentence-transformers decides: the tokenizer's `model_max_length` capped at `max_position_embeddings`,
+    /// else `max_position_embeddings`.
     static func maxSeqLength(_ directory: URL, config: EncoderConfig) throws -> Int {
         let url = directory.appendingPathComponent("sentence_bert_config.json")
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            return config.isMosaic ? 512 : min(512, config.maxPositionEmbeddings)
+        if FileManager.default.fileExists(atPath: url.path), let value = try jsonObject(url)["max_seq_length"] {
+            guard let n = value as? Int, n >= 2 else {
+                throw InputError(file: url.path, field: "max_seq_length", reason: "not an integer ≥ 2")
+            }
+            return n
         }
-        let object = try jsonObject(url)
-        guard let n = object["max_seq_length"] as? Int, n >= 2 else {
-            throw InputError(file: url.path, field: "max_seq_length", reason: "missing or not an integer ≥ 2")
+        let tokenizerConfig = directory.appendingPathComponent("tokenizer_config.json")
+        if FileManager.default.fileExists(atPath: tokenizerConfig.path),
+           let n = try jsonObject(tokenizerConfig)["model_max_length"] as? Int, n >= 2, n < 1_000_000 {   // HF writes 1e30 for "no limit"
+            return min(n, config.maxPositionEmbeddings)
         }
-        return n
-    }
-
-    /// The encoder pools by mean: refuse directories whose pooling says otherwise.
-    static func checkPooling(_ directory: URL) throws {
-        let url = directory.appendingPathComponent("1_Pooling/config.json")
-        guard FileManager.default.fileExists(atPath: url.path) else { return }
-        let object = try jsonObject(url)
-        guard object["pooling_mode_mean_tokens"] as? Bool == true else {
-            throw InputError(file: url.path, field: "pooling_mode_mean_tokens", reason: "only mean pooling is supported")
-        }
+        return config.maxPositionEmbeddings
     }
 
     static func jsonObject(_ url: URL) throws -> [String: Any] {

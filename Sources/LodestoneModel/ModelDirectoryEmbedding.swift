@@ -1,5 +1,6 @@
-// A model directory ready to embed text: tokenizer + encoder + max_seq_length. Texts are tokenized,
-// sorted by length into batches (so a batch wastes nothing on ragged rows), and returned in input order.
+// A model directory ready to embed text: tokenizer + encoder + max_seq_length + pooling + prompts. Texts are
+// tokenized (after the prompt, if any), sorted by length into batches (so a batch wastes nothing on ragged rows),
+// pooled as the directory asks, and returned in input order.
 import Foundation
 import LodestoneTensor
 import LodestoneText
@@ -10,36 +11,81 @@ public final class SentenceModel {
     public let tokenizer: WordPieceTokenizer
     /// Tokens per text, [CLS] and [SEP] included.
     public let maxSeqLength: Int
+    public let pooling: SentencePooling
+    public let prompts: SentencePrompts
+    /// Where the model was read from, to name it in errors about its prompts.
+    public let source: String
 
-    public init(config: EncoderConfig, encoder: SentenceEncoder, tokenizer: WordPieceTokenizer, maxSeqLength: Int) {
+    public init(config: EncoderConfig, encoder: SentenceEncoder, tokenizer: WordPieceTokenizer, maxSeqLength: Int,
+                pooling: SentencePooling = SentencePooling(), prompts: SentencePrompts = SentencePrompts(), source: String = "model") {
         self.config = config
         self.encoder = encoder
         self.tokenizer = tokenizer
         // Classic BERT cannot see past its position table.
         self.maxSeqLength = config.isMosaic ? maxSeqLength : min(maxSeqLength, config.maxPositionEmbeddings)
+        self.pooling = pooling
+        self.prompts = prompts
+        self.source = source
     }
 
     /// Loads a sentence-transformers directory (ours, or one written by Python); `maxSeqLength` overrides
-    /// the directory's sentence_bert_config.json.
+    /// the directory's own.
     public static func load(_ directory: URL, maxSeqLength: Int? = nil) throws -> SentenceModel {
         let dir = try SentenceTransformerDirectory.read(directory)
         let encoder = try SentenceEncoder(config: dir.config, weights: Dictionary(dir.weights, uniquingKeysWith: { a, _ in a }))
         return SentenceModel(config: dir.config, encoder: encoder, tokenizer: dir.tokenizer,
-                             maxSeqLength: maxSeqLength ?? dir.maxSeqLength)
+                             maxSeqLength: maxSeqLength ?? dir.maxSeqLength, pooling: dir.pooling, prompts: dir.prompts,
+                             source: directory.appendingPathComponent("config_sentence_transformers.json").path)
     }
 
-    public var dimension: Int { config.hidden }
+    /// Width of the sentence embedding (hidden size × pooling modes).
+    public var dimension: Int { pooling.dimension(hidden: config.hidden) }
 
-    public func tokenize(_ texts: [String]) -> [[Int32]] {
-        texts.map { tokenizer.encode($0, maxLength: maxSeqLength) }
+    /// Which prompt goes before each text: the model's default (`default_prompt_name`, if it has one), none, one of
+    /// its named prompts, or any text.
+    public enum Prompt: Equatable, Sendable { case modelDefault, none, named(String), text(String) }
+
+    /// The prompt's text ("" for none).
+    public func promptText(_ prompt: Prompt) throws -> String {
+        switch prompt {
+        case .modelDefault: return prompts.defaultName.flatMap { prompts.prompts[$0] } ?? ""
+        case .none: return ""
+        case .named(let name): return try prompts.text(named: name, file: source)
+        case .text(let text): return text
+        }
     }
 
-    /// Normalized embeddings of `texts`, in input order. `progress` is told how many texts are done.
-    public func embed(_ texts: [String], batchSize: Int = 32, progress: ((Int) -> Void)? = nil) throws -> [[Float]] {
-        try embed(tokenized: tokenize(texts), batchSize: batchSize, progress: progress)
+    public func tokenize(_ texts: [String], prompt: String = "") -> [[Int32]] {
+        texts.map { tokenizer.encode(prompt + $0, maxLength: maxSeqLength) }
     }
 
-    public func embed(tokenized: [[Int32]], batchSize: Int = 32, progress: ((Int) -> Void)? = nil) throws -> [[Float]] {
+    /// Tokens of `prompt` at the start of every text, [CLS] included, as sentence-transformers counts them to
+    /// leave them out of pooling (the prompt tokenized alone, less its [SEP]).
+    public func promptLength(_ prompt: String) -> Int {
+        prompt.isEmpty ? 0 : tokenizer.encode(prompt, maxLength: maxSeqLength).count - 1
+    }
+
+    /// Sentence embeddings of `texts` (normalized when the model ends in Normalize), in input order.
+    /// `progress` is told how many texts are done.
+    public func embed(_ texts: [String], batchSize: Int = 32, prompt: Prompt = .modelDefault,
+                      progress: ((Int) -> Void)? = nil) throws -> [[Float]] {
+        let text = try promptText(prompt)
+        return try embed(tokenized: tokenize(texts, prompt: text), batchSize: batchSize,
+                         skip: pooling.includePrompt ? 0 : promptLength(text), progress: progress)
+    }
+
+    /// One batch: the encoder's fused mean-pool-and-normalize when that is what the model asks, else its
+    /// last hidden states through the model's pooling (the first `skip` tokens left out).
+    func embedBatch(_ batch: [[Int32]], skip: Int, using act: Activations?) throws -> [[Float]] {
+        if pooling.isNormalizedMean && skip == 0 {
+            return try act.map { try encoder.embed(batch, using: $0) } ?? encoder.embed(batch)
+        }
+        let tokens = try act.map { try encoder.tokenEmbeddings(batch, using: $0) } ?? encoder.tokenEmbeddings(batch)
+        return zip(batch, tokens).map { ids, t in pooling.pool(t, length: ids.count, dim: config.hidden, skip: skip) }
+    }
+
+    public func embed(tokenized: [[Int32]], batchSize: Int = 32, skip: Int = 0,
+                      progress: ((Int) -> Void)? = nil) throws -> [[Float]] {
         let order = tokenized.indices.sorted { tokenized[$0].count > tokenized[$1].count }
         let size = max(1, batchSize)
         let batches = stride(from: 0, to: order.count, by: size).map { Array(order[$0..<min(order.count, $0 + size)]) }
@@ -48,7 +94,7 @@ public final class SentenceModel {
         let pipelines = min(max(1, blasThreads()), batches.count)
         if pipelines <= 1 {
             for rows in batches {
-                let embeddings = try encoder.embed(rows.map { tokenized[$0] })
+                let embeddings = try embedBatch(rows.map { tokenized[$0] }, skip: skip, using: nil)
                 for (row, embedding) in zip(rows, embeddings) { out[row] = embedding }
                 done += rows.count
                 progress?(done)
@@ -75,7 +121,7 @@ public final class SentenceModel {
                 if stop || b >= batches.count { return }
                 let rows = batches[b]
                 do {
-                    let embeddings = try encoder.embed(rows.map { tokenized[$0] }, using: buffers[worker])
+                    let embeddings = try embedBatch(rows.map { tokenized[$0] }, skip: skip, using: buffers[worker])
                     lock.lock()
                     for (row, embedding) in zip(rows, embeddings) { out[row] = embedding }
                     done += rows.count

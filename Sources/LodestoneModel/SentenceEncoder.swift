@@ -136,11 +136,14 @@ public final class SentenceEncoder {
     }
 
     /// Last hidden states per row ([length × hidden] each, row-major), before pooling.
-    public func tokenEmbeddings(_ batch: [[Int32]]) throws -> [[Float]] {
+    public func tokenEmbeddings(_ batch: [[Int32]]) throws -> [[Float]] { try tokenEmbeddings(batch, using: inference) }
+
+    /// `tokenEmbeddings` into caller-owned buffers (see `embed(_:using:)`).
+    func tokenEmbeddings(_ batch: [[Int32]], using act: Activations) throws -> [[Float]] {
         guard !batch.isEmpty else { return [] }
         let ragged = try validate(batch)
-        inference.prepare(config: config, batch: ragged, training: false)
-        let x = forward(batch, ragged: ragged, act: inference)
+        act.prepare(config: config, batch: ragged, training: false)
+        let x = forward(batch, ragged: ragged, act: act)
         let H = config.hidden
         return (0..<batch.count).map { Array(UnsafeBufferPointer(start: x + ragged.starts[$0] * H, count: ragged.lengths[$0] * H)) }
     }
