@@ -1,4 +1,5 @@
 import Foundation
+import LodestoneBase
 import LodestoneStorage
 
 /// `data_records.json`: `{key relative to data/: count}`, keys sorted — the original's format, which the trainer
@@ -13,15 +14,15 @@ public enum DataRecords {
     public static func decode(_ data: Data, name: String) throws -> [String: Int] {
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw DataError.badRecordsFile(name: name, reason: "not valid JSON (\(error.localizedDescription))")
+            throw InputError(file: name, reason: "not valid JSON (\(error.localizedDescription))")
         }
         guard let dict = object as? [String: Any] else {
-            throw DataError.badRecordsFile(name: name, reason: "expected a JSON object {key: count}")
+            throw InputError(file: name, reason: "expected a JSON object {key: count}")
         }
         var counts: [String: Int] = [:]
         for (key, value) in dict {
             guard let number = value as? NSNumber, number.doubleValue == Double(number.int64Value), number.int64Value >= 0 else {
-                throw DataError.badRecordsFile(name: name, reason: "key '\(key)': count must be a non-negative integer")
+                throw InputError(file: name, field: key, reason: "count must be a non-negative integer")
             }
             counts[key] = number.intValue
         }
@@ -49,7 +50,7 @@ public enum DataRecords {
     /// reported through `warn` and replaced.
     public static func readPrevious(file: URL, warn: (String) -> Void) -> [String: Int]? {
         do { return try read(file: file) } catch {
-            warn("\(error); it will be replaced")
+            warn("\(describe(error)); it will be replaced")
             return nil
         }
     }
@@ -57,9 +58,13 @@ public enum DataRecords {
     /// Writes the counts to `file` and to the store, each atomically (temporary name, then rename/commit).
     public static func write(_ counts: [String: Int], file: URL, store: ObjectStore) throws {
         let data = encode(counts)
-        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try data.write(to: file, options: .atomic)
+        try AtomicFile.write(data, to: file)
         try store.putData(key: storeKey, data)
+    }
+
+    /// Keys added, removed or whose count changed between two versions of the file.
+    public static func changedKeys(from old: [String: Int], to new: [String: Int]) -> Int {
+        Set(old.keys).union(new.keys).filter { old[$0] != new[$0] }.count
     }
 
     /// The key relative to `data/` (the form data_records.json uses).
@@ -134,12 +139,15 @@ public struct RecordsSidecar: Codable, Equatable, Sendable {
     }
 
     public func save(file: URL, store: ObjectStore) throws {
+        let data = try encoded()
+        try AtomicFile.write(data, to: file)
+        try store.putData(key: Self.storeKey, data)
+    }
+
+    func encoded() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(self)
-        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try data.write(to: file, options: .atomic)
-        try store.putData(key: Self.storeKey, data)
+        return try encoder.encode(self)
     }
 
     /// The entry still valid for `info` (same size and ETag/mtime), if any.

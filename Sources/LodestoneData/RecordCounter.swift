@@ -1,4 +1,5 @@
 import Foundation
+import LodestoneBase
 import LodestoneStorage
 
 /// One malformed line, for the report (file and line number).
@@ -72,8 +73,8 @@ final class CountingReader: ByteReader {
     func close() { inner.close() }
 }
 
-/// Counts many objects on `jobs` threads, largest first so that the longest file starts early.
-/// Each worker holds one reader (a 1 MiB window and a 256 KiB input buffer): memory is bounded by `jobs`.
+/// Counts many objects on `jobs` threads (`forEachInParallel`), largest first so that the longest file starts
+/// early. Each worker holds one reader (a 1 MiB window and a 256 KiB input buffer): memory is bounded by `jobs`.
 public final class ParallelRecordCounter: @unchecked Sendable {
     public struct Progress: Sendable {
         public var filesDone = 0, filesTotal = 0
@@ -82,7 +83,6 @@ public final class ParallelRecordCounter: @unchecked Sendable {
 
     private let lock = NSLock()
     private var progress = Progress()
-    private var nextIndex = 0
 
     public init() {}
 
@@ -96,32 +96,18 @@ public final class ParallelRecordCounter: @unchecked Sendable {
         lock.lock()
         progress = Progress(filesTotal: queue.count, compressedTotal: queue.reduce(0) { $0 + $1.size })
         lock.unlock()
-        nextIndex = 0
-        let group = DispatchGroup()
-        for _ in 0..<max(1, min(jobs, queue.count)) {
-            group.enter()
-            let worker = Thread { [self] in
-                while true {
-                    lock.lock()
-                    guard nextIndex < queue.count else { lock.unlock(); break }
-                    let object = queue[nextIndex]
-                    nextIndex += 1
-                    lock.unlock()
-                    let result = Result {
-                        try countRecords(store: store, key: object.key) { n in
-                            self.lock.lock(); self.progress.compressedBytes += Int64(n); self.lock.unlock()
-                        }
-                    }
-                    lock.lock()
-                    progress.filesDone += 1
-                    onFinish(object, result)
-                    lock.unlock()
+        nonisolated(unsafe) let onFinish = onFinish
+        forEachInParallel(count: queue.count, jobs: jobs) { [self] i in
+            let object = queue[i]
+            let result = Result {
+                try countRecords(store: store, key: object.key) { n in
+                    self.lock.lock(); self.progress.compressedBytes += Int64(n); self.lock.unlock()
                 }
-                group.leave()
             }
-            worker.stackSize = 1 << 20
-            worker.start()
+            lock.lock()
+            progress.filesDone += 1
+            onFinish(object, result)
+            lock.unlock()
         }
-        group.wait()
     }
 }

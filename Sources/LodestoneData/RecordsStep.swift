@@ -62,34 +62,64 @@ public struct RecordsOutcome {
     }
 }
 
-/// Counts `objects` on `jobs` threads, calling `report` with a progress line every `interval` seconds
-/// (files done, compressed bytes read, bytes/s) and once per finished object.
+/// Counts `objects` on `jobs` threads, calling `progress` with a progress line every `interval` seconds
+/// (files done, compressed bytes read, bytes/s) and `onCounted` (serialized) as each object finishes.
 public func countRecordsInParallel(store: ObjectStore, objects: [ObjectInfo], jobs: Int, interval: Double = 2,
-                                   report: @escaping @Sendable (String) -> Void) -> [String: Result<RecordCount, Error>] {
+                                   progress: @escaping @Sendable (String) -> Void = { _ in },
+                                   onCounted: @escaping (ObjectInfo, Result<RecordCount, Error>) -> Void = { _, _ in })
+    -> [String: Result<RecordCount, Error>] {
     let counter = ParallelRecordCounter()
     let started = Date()
     let done = DispatchSemaphore(value: 0)
     let ticker = Thread {
         while done.wait(timeout: .now() + interval) == .timedOut {
-            report(progressLine(counter.snapshot, seconds: Date().timeIntervalSince(started)))
+            progress(progressLine(counter.snapshot, seconds: Date().timeIntervalSince(started)))
         }
     }
     ticker.start()
-    let resultsLock = NSLock()
-    nonisolated(unsafe) var results: [String: Result<RecordCount, Error>] = [:]
+    var results: [String: Result<RecordCount, Error>] = [:]
     counter.run(store: store, objects: objects, jobs: jobs) { info, result in
-        resultsLock.lock(); results[info.key] = result; resultsLock.unlock()
-        switch result {
-        case .success(let c):
-            report("counted \(info.key): \(c.records) records, \(c.lines) lines (\(c.format))"
-                   + (c.malformedLines > 0 ? ", \(c.malformedLines) malformed" : ""))
-        case .failure:
-            break   // reported once, in the run's summary
-        }
+        results[info.key] = result   // onFinish calls are serialized by the counter
+        onCounted(info, result)
     }
     done.signal()
-    report(progressLine(counter.snapshot, seconds: Date().timeIntervalSince(started)))
+    progress(progressLine(counter.snapshot, seconds: Date().timeIntervalSince(started)))
     return results
+}
+
+/// `counted data/x.json.gz: 12 records, 12 lines (texts)`: the line 02 prints as an object finishes.
+public func countedLine(_ c: RecordCount) -> String {
+    "counted \(c.key): \(c.records) records, \(c.lines) lines (\(c.format))"
+        + (c.malformedLines > 0 ? ", \(c.malformedLines) malformed" : "")
+}
+
+/// The sidecar of a run in progress, saved (atomically) each time an object is counted, so an interrupted run
+/// keeps what it finished and the rerun counts only the rest.
+public final class SidecarJournal: @unchecked Sendable {
+    public let file: URL
+    private let lock = NSLock()
+    private var sidecar = RecordsSidecar()
+    private var counted = 0
+
+    /// Starts from the entries the plan reuses.
+    public init(file: URL, plan: RecordsPlan) {
+        self.file = file
+        for info in plan.objects { if let e = plan.reused[info.key] { sidecar.entries[DataRecords.relativeKey(info.key)] = e } }
+    }
+
+    /// Adds a finished count and saves the sidecar file.
+    public func record(_ count: RecordCount, info: ObjectInfo) throws {
+        lock.lock(); defer { lock.unlock() }
+        sidecar.record(count, info: info)
+        counted += 1
+        try AtomicFile.write(try sidecar.encoded(), to: file)
+    }
+
+    /// Runs `body` with no save in progress (and none starting): for a clean exit on interrupt.
+    public func hold<T>(_ body: (_ counted: Int) -> T) -> T {
+        lock.lock()
+        return body(counted)   // the lock stays held: the process is about to exit
+    }
 }
 
 func progressLine(_ p: ParallelRecordCounter.Progress, seconds: Double) -> String {

@@ -68,8 +68,14 @@ extension ObjectStore {
 /// Errors of the storage layer; descriptions name the store and key, never credentials.
 public enum StorageError: Error, CustomStringConvertible, Equatable {
     case notFound(store: String, key: String)
-    case io(path: String, reason: String)
+    /// A local store directory that must exist (steps reading what an earlier one wrote) does not.
+    case noStore(String)
     case badURL(String, reason: String)
+    /// An S3 store without credentials: names the AWS_* variables that are not set.
+    case missingCredentials([String])
+    /// The store's endpoint refused the connection or its host name did not resolve: nothing will work,
+    /// so the step stops instead of retrying object after object.
+    case unreachable(endpoint: String, reason: String)
     case http(url: String, status: Int, message: String)
     case transport(url: String, reason: String)
     /// A resumed download got the whole body again (the server ignores Range): start over.
@@ -81,7 +87,10 @@ public enum StorageError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .notFound(let s, let k): return "\(s): no object '\(k)'"
-        case .io(let p, let r): return "\(p): \(r)"
+        case .noStore(let p): return "\(p): no such store directory (check --store; 01-dataloading creates it)"
+        case .missingCredentials(let names):
+            return "an s3:// store needs credentials: \(names.joined(separator: " and ")) \(names.count == 1 ? "is" : "are") not set"
+        case .unreachable(let e, let r): return "\(e): cannot reach the store's endpoint: \(r) (check --endpoint-url / AWS_ENDPOINT_URL)"
         case .badURL(let u, let r): return "bad store URL '\(u)': \(r)"
         case .http(let u, let s, let m): return "\(u): HTTP \(s)\(m.isEmpty ? "" : ": \(m)")"
         case .transport(let u, let r): return "\(u): \(r)"

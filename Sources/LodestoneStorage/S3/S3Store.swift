@@ -1,4 +1,5 @@
 import Foundation
+import LodestoneBase
 import Logging
 
 /// Credentials and region from the standard AWS environment. `description` never shows the secret.
@@ -18,8 +19,9 @@ public struct AWSEnvironment: Sendable, CustomStringConvertible {
     /// Reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION / AWS_DEFAULT_REGION,
     /// AWS_ENDPOINT_URL (AWS_ENDPOINT_URL_S3 wins when set).
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> AWSEnvironment {
-        guard let key = env["AWS_ACCESS_KEY_ID"], !key.isEmpty, let secret = env["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty else {
-            throw StorageError.badURL("s3://", reason: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set for an S3 store")
+        let missing = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"].filter { env[$0]?.isEmpty ?? true }
+        guard missing.isEmpty, let key = env["AWS_ACCESS_KEY_ID"], let secret = env["AWS_SECRET_ACCESS_KEY"] else {
+            throw StorageError.missingCredentials(missing)
         }
         let region = env["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? env["AWS_DEFAULT_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? "us-east-1"
         let endpoint = [env["AWS_ENDPOINT_URL_S3"], env["AWS_ENDPOINT_URL"]].compactMap { $0 }.first { !$0.isEmpty }
@@ -43,6 +45,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
     let http: HTTPClient
     /// Part size for uploads of unknown length; grows as parts accumulate so 10,000 parts reach terabytes.
     public var minimumPartSize = 8 << 20
+    private let unreachable = Latch<StorageError>()
 
     public init(bucket: String, prefix: String = "", environment: AWSEnvironment, http: HTTPClient = HTTPClient()) throws {
         guard !bucket.isEmpty, !bucket.contains("/") else { throw StorageError.badURL("s3://\(bucket)", reason: "bad bucket name") }
@@ -101,11 +104,24 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
         r.headers.append("x-amz-content-sha256: UNSIGNED-PAYLOAD")
         if let token = sessionToken { r.headers.append("x-amz-security-token: \(token)") }
         r.signing = credentials
+        r.unreachableIsFatal = true
         return r
     }
 
+    /// Sends `r`, whatever the status. Once the endpoint has proven unreachable every later request fails at
+    /// once with the same error, so a step with many objects stops in a moment instead of retrying each.
+    func perform<T>(_ r: HTTPRequest, _ body: (HTTPRequest) throws -> T) throws -> T {
+        if let dead = unreachable.value { throw dead }
+        do {
+            return try body(r)
+        } catch let e as StorageError {
+            if case .unreachable = e { unreachable.set(e) }
+            throw e
+        }
+    }
+
     func send(_ method: String, _ url: String, body: Data? = nil, headers: [String] = []) throws -> HTTPResponse {
-        let response = try http.send(request(method, url, body: body, headers: headers))
+        let response = try perform(request(method, url, body: body, headers: headers), http.send)
         guard (200..<300).contains(response.status) else { throw response.error(url: url) }
         return response
     }
@@ -136,7 +152,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
 
     public func head(key: String) throws -> ObjectInfo? {
         let u = url(objectKey: try fullKey(key))
-        let response = try http.send(request("HEAD", u))
+        let response = try perform(request("HEAD", u), http.send)
         if response.status == 404 { return nil }
         guard (200..<300).contains(response.status) else { throw response.error(url: u) }
         guard let size = response.headers["content-length"].flatMap({ Int64($0) }) else {
@@ -153,7 +169,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
             r.range = (range.lowerBound, range.upperBound)
         }
         do {
-            return try http.openStream(r)
+            return try perform(r, http.openStream)
         } catch StorageError.http(_, 404, _) {
             throw StorageError.notFound(store: description, key: key)
         }
@@ -172,7 +188,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
 
     public func delete(key: String) throws {
         let u = url(objectKey: try fullKey(key))
-        let response = try http.send(request("DELETE", u))
+        let response = try perform(request("DELETE", u), http.send)
         guard (200..<300).contains(response.status) || response.status == 404 else { throw response.error(url: u) }
     }
 }

@@ -10,6 +10,9 @@ public struct HTTPRequest: Sendable {
     public var body: Data?
     public var range: (lowerBound: Int64, upperBound: Int64?)?
     var signing: SigV4Credentials?
+    /// A refused connection or an unresolvable host ends the request at once with `StorageError.unreachable`
+    /// instead of being retried (set for store requests: a dead endpoint stays dead).
+    var unreachableIsFatal = false
 
     public init(method: String = "GET", url: String, headers: [String] = [], body: Data? = nil) {
         self.method = method; self.url = url; self.headers = headers; self.body = body
@@ -51,6 +54,11 @@ public struct RetryPolicy: Sendable {
 
     static func isTransient(status: Int) -> Bool { status == 429 || status == 408 || (500..<600).contains(status) }
 
+    /// Nobody answers at that address: retrying the next object will not help.
+    static func isUnreachable(_ code: CURLcode) -> Bool {
+        code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY
+    }
+
     static func isTransient(_ code: CURLcode) -> Bool {
         switch code {
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_OPERATION_TIMEDOUT, CURLE_PARTIAL_FILE,
@@ -68,6 +76,12 @@ public func redactedURL(_ url: String) -> String {
     c.user = nil; c.password = nil
     if c.query != nil { c.query = nil }
     return c.string ?? url
+}
+
+/// `scheme://host:port` of a URL: what a connection error is about.
+func endpoint(of url: String) -> String {
+    guard let c = URLComponents(string: url), let scheme = c.scheme, let host = c.host else { return redactedURL(url) }
+    return "\(scheme)://\(host)" + (c.port.map { ":\($0)" } ?? "")
 }
 
 /// HTTP on libcurl: small requests with retries (`send`) and streaming bodies (`openStream`).
@@ -108,6 +122,9 @@ public final class HTTPClient: @unchecked Sendable {
             let code = t.perform()
             if code == CURLE_OK && !RetryPolicy.isTransient(status: t.status) {
                 return HTTPResponse(status: t.status, headers: t.headers, body: t.isSuccess ? body : t.errorBody)
+            }
+            if request.unreachableIsFatal && RetryPolicy.isUnreachable(code) {
+                throw StorageError.unreachable(endpoint: endpoint(of: request.url), reason: CurlTransfer.message(code))
             }
             let transient = code == CURLE_OK || RetryPolicy.isTransient(code)
             let reason = code == CURLE_OK ? "HTTP \(t.status)" : CurlTransfer.message(code)
