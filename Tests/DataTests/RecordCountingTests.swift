@@ -192,7 +192,7 @@ final class RecordCountingTests: XCTestCase {
                                 "amazon-qa.json.gz": 2507114])
         XCTAssertEqual(try DataRecords.decode(DataRecords.encode(counts), name: "x"), counts)
         XCTAssertThrowsError(try DataRecords.decode(Data(#"{"a": "12"}"#.utf8), name: "bad.json")) { error in
-            XCTAssertEqual(String(describing: error), "bad.json: key 'a': count must be a non-negative integer")
+            XCTAssertEqual(String(describing: error), "bad.json: field 'a': count must be a non-negative integer")
         }
     }
 

@@ -66,8 +66,9 @@ public final class Ingester: @unchecked Sendable {
             return (.stored(bytes: bytes), nil)
         } catch {
             let outcome = TransferOutcome.failed(describe(error))
+            if Self.isFatal(error) { return (outcome, error) }   // reported once, by the step
             progress.finished(t, outcome: outcome)
-            return (outcome, Self.isFatal(error) ? error : nil)
+            return (outcome, nil)
         }
     }
 
