@@ -1,4 +1,4 @@
-// 02-data-records — replaces Data_Records.ipynb.
+// 02-data-records — the Data_Records notebook.
 //
 // Counts the training examples in every object under `data/` of the store (`*.json.gz`, `*.jsonl.gz`) by streaming
 // gunzip, and writes `data_records.json` ({key relative to data/: count}, keys sorted, the original's format)
