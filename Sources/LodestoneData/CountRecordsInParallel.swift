@@ -23,7 +23,7 @@ public func countRecordsInParallel(store: ObjectStore, objects: [ObjectInfo], jo
         onCounted(info, result)
     }
     done.signal()
-    progress(progressLine(counter.snapshot, seconds: Date().timeIntervalSince(started)))
+    if !objects.isEmpty { progress(progressLine(counter.snapshot, seconds: Date().timeIntervalSince(started))) }
     return results
 }
 

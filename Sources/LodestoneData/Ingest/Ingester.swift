@@ -8,7 +8,8 @@ import Glibc
 
 /// Runs an ingest plan: `jobs` transfers at a time, each streamed from its source into the store with
 /// retries, verified (size, sha256 where known) and committed atomically. A failed transfer never stops the
-/// others, except for the errors that would fail them all (an unreachable store, a full disk): those end the run.
+/// others, except for the errors that would fail them all (an unreachable store, a full or read-only disk): those
+/// end the run.
 public final class Ingester: @unchecked Sendable {
     let store: ObjectStore
     let http: HTTPClient
@@ -72,10 +73,11 @@ public final class Ingester: @unchecked Sendable {
         }
     }
 
-    /// Errors no other transfer can escape: the store's endpoint does not answer, or its disk is full.
+    /// Errors no other transfer can escape: the store's endpoint does not answer, its disk is full or read-only.
     static func isFatal(_ error: Error) -> Bool {
         if case .unreachable? = error as? StorageError { return true }
-        return (error as? FileSystemError)?.isDiskFull ?? false
+        guard let fs = error as? FileSystemError else { return false }
+        return fs.isDiskFull || fs.code == EROFS
     }
 
     /// The size of the object under `t.key` when it is complete (right size, right sha256 where known);
