@@ -34,7 +34,7 @@ public final class LocalStore: ObjectStore, @unchecked Sendable {
     func path(_ key: String) throws -> String {
         let parts = key.split(separator: "/", omittingEmptySubsequences: false)
         if key.isEmpty || key.hasPrefix("/") || parts.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) {
-            throw StorageError.badURL(key, reason: "key must be a relative path without '.', '..' or empty parts")
+            throw StorageError.badKey(key, reason: "key must be a relative path without '.', '..' or empty parts")
         }
         return root.appendingPathComponent(key).path
     }

@@ -6,6 +6,8 @@ public enum StorageError: Error, CustomStringConvertible, Equatable {
     /// A local store directory that must exist (steps reading what an earlier one wrote) does not.
     case noStore(String)
     case badURL(String, reason: String)
+    /// An object key (or Hub path) that could escape the store or name nothing.
+    case badKey(String, reason: String)
     /// An S3 store without credentials: names the AWS_* variables that are not set.
     case missingCredentials([String])
     /// The store's endpoint refused the connection or its host name did not resolve: nothing will work,
@@ -27,6 +29,7 @@ public enum StorageError: Error, CustomStringConvertible, Equatable {
             return "an s3:// store needs credentials: \(names.joined(separator: " and ")) \(names.count == 1 ? "is" : "are") not set"
         case .unreachable(let e, let r): return "\(e): cannot reach the store's endpoint: \(r) (check --endpoint-url / AWS_ENDPOINT_URL)"
         case .badURL(let u, let r): return "bad store URL '\(u)': \(r)"
+        case .badKey(let k, let r): return "bad object key '\(k)': \(r)"
         case .http(let u, let s, let m): return "\(u): HTTP \(s)\(m.isEmpty ? "" : ": \(m)")"
         case .transport(let u, let r): return "\(u): \(r)"
         case .notResumable(let u, let o): return "\(u): server ignored Range at byte \(o); restarting from 0"

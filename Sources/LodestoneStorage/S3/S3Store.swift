@@ -26,7 +26,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
             var e = endpoint
             while e.hasSuffix("/") { e.removeLast() }
             guard e.hasPrefix("http://") || e.hasPrefix("https://") else {
-                throw StorageError.badURL(endpoint, reason: "endpoint URL must start with http:// or https://")
+                throw StorageError.badURL(endpoint, reason: "the endpoint URL must start with http:// or https://")
             }
             baseURL = e + "/" + S3Store.encode(bucket)
         } else {
@@ -56,7 +56,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
     }
 
     func fullKey(_ key: String) throws -> String {
-        guard !key.isEmpty, !key.hasPrefix("/") else { throw StorageError.badURL(key, reason: "object key must be relative and non-empty") }
+        guard !key.isEmpty, !key.hasPrefix("/") else { throw StorageError.badKey(key, reason: "object key must be relative and non-empty") }
         return prefix + key
     }
 

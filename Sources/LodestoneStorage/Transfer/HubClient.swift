@@ -101,7 +101,7 @@ public final class HubClient: @unchecked Sendable {
     public func download(repo: String, revision: String, kind: HubRepoKind, path: String, to localURL: URL,
                          expected: HubFile? = nil) throws {
         guard !Self.escapesFolder(path) else {
-            throw StorageError.badURL(path, reason: "Hub path escapes its repository folder")
+            throw StorageError.badKey(path, reason: "Hub path escapes its repository folder")
         }
         let file: HubFile
         if let e = expected { file = e } else {
