@@ -6,6 +6,8 @@
 //           <manifests>/HuggingFace_repos.tsv (Hub dataset repos, pulled file by file minus exclusions)
 //   writes  <store>/data/<Name>.json.gz and <store>/data/<repo-name>/<file>.json.gz
 // Reruns skip complete objects; a killed run leaves no partial object under a final key.
+// Exit status: 0 when every planned object is in the store; 1 when any failed, and at once (one line) when the
+//         store cannot be used at all (an unreachable S3 endpoint, a full or read-only disk); 2 for a bad manifest.
 import ArgumentParser
 import Foundation
 import LodestoneCLI
