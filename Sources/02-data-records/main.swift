@@ -96,7 +96,13 @@ struct DataRecordsCommand: ParsableCommand {
             let outcome = RecordsOutcome(plan: plan, counted: counted, strict: strict)
             outcome.malformedReport.forEach { say("malformed: " + $0) }
 
-            // 7. Write data_records.json (local and store) and the sidecar, atomically.
+            // 7. Write data_records.json (local and store) and the sidecar, atomically. When every object failed
+            //    there is nothing to write: the previous file stays as it was.
+            guard !outcome.counts.isEmpty else {
+                say("every object failed; \(output) is left as it was:")
+                outcome.failures.forEach { say($0) }
+                throw ExitCode(1)
+            }
             try DataRecords.write(outcome.counts, file: outputFile, store: store)
             try outcome.sidecar.save(file: sidecarFile, store: store)
 

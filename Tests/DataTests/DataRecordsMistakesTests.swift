@@ -68,6 +68,16 @@ final class DataRecordsMistakesTests: XCTestCase {
         assertOneLineError(try cli.run(["--store", store.root.path, "--output", target.path]), contains: "no space left on device")
     }
 
+    /// When every object fails (here the only one is corrupt) the previous data_records.json is kept, not emptied.
+    func testAllObjectsFailingKeepsThePreviousFile() throws {
+        let gz = try systemGzip(Data(String(repeating: "[\"q\", \"a\"]\n", count: 1000).utf8))
+        try store.putData(key: "data/a.json.gz", gz.prefix(gz.count / 2))
+        let r = try cli.run(["--store", store.root.path, "--output", output.path])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("data/a.json.gz: corrupt gzip"), r.stderr)
+        XCTAssertEqual(try Data(contentsOf: output), good)
+    }
+
     /// Keys that disappeared count as differences too (the count used to cover only keys present now).
     func testDifferCountIncludesRemovedKeys() throws {
         XCTAssertEqual(DataRecords.changedKeys(from: ["a": 1, "b": 2, "c": 3], to: ["a": 1, "c": 4, "d": 5]), 3)
