@@ -6,8 +6,11 @@
 //           <manifests>/HuggingFace_repos.tsv (Hub dataset repos, pulled file by file minus exclusions)
 //   writes  <store>/data/<Name>.json.gz and <store>/data/<repo-name>/<file>.json.gz
 // Reruns skip complete objects; a killed run leaves no partial object under a final key.
+// Exit status: 0 when every planned object is in the store; 1 when any failed, and at once (one line) when the
+//         store cannot be used at all (an unreachable S3 endpoint, a full or read-only disk); 2 for a bad manifest.
 import ArgumentParser
 import Foundation
+import LodestoneCLI
 import LodestoneCore
 import Logging
 
@@ -19,11 +22,7 @@ struct Dataloading: ParsableCommand {
     @Option(help: "Directory holding the manifests (whichever of GoogleSheets_datasets.tsv, HuggingFace_datasets.tsv, HuggingFace_repos.tsv exist).")
     var manifests = "data"
 
-    @Option(help: "Destination store: a local directory or s3://bucket/prefix (credentials from AWS_* variables).")
-    var store = "data/store"
-
-    @Option(help: "S3 endpoint for S3-compatible services (default: $AWS_ENDPOINT_URL; path-style addressing).")
-    var endpointURL: String?
+    @OptionGroup var storeOptions: StoreOptions
 
     @Option(help: "Hugging Face Hub endpoint (default: $HF_ENDPOINT or https://huggingface.co; $HF_TOKEN is sent as a bearer token).")
     var hubEndpoint: String?
@@ -56,41 +55,45 @@ struct Dataloading: ParsableCommand {
     }
 
     func run() throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        let logger = Logger(label: "01-dataloading")
-        let http = HTTPClient(retry: RetryPolicy(maxAttempts: retries, stallTimeout: stallTimeout), logger: logger)
+        try runStep("01-dataloading") {
+            LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+            let logger = Logger(label: "01-dataloading")
+            let http = HTTPClient(retry: RetryPolicy(maxAttempts: retries, stallTimeout: stallTimeout), logger: logger)
 
-        // 1. Read the manifests, like pandas read_csv(index_col=0, sep='\t'); a bad one stops here, before any write.
-        let found: Manifests
-        do { found = try Manifests.load(directory: URL(fileURLWithPath: manifests)) } catch {
-            logger.error("\(error)"); throw ExitCode(2)
+            // 1. Read the manifests, like pandas read_csv(index_col=0, sep='\t'); a bad one stops here, before any write.
+            let found: Manifests
+            do { found = try Manifests.load(directory: URL(fileURLWithPath: manifests)) } catch {
+                printError("01-dataloading", describe(error)); throw ExitCode(2)
+            }
+            logger.info("manifests: \(found.datasets.count) dataset rows, \(found.repos.count) Hub repos")
+
+            // 2. Open the store: a local directory or s3://bucket/prefix.
+            let destination = try storeOptions.open(http: http)
+            (destination as? LocalStore)?.syncOnCommit = fsync
+
+            // 3. Plan: manifest rows → data/<Name>.json.gz; Hub repo listings → data/<repo-name>/<file>.json.gz.
+            let hub = HubClient(endpoint: hubEndpoint, http: http)
+            let plan = try IngestPlanner.plan(found, hub: hub, only: only)
+
+            // 4. With --dry-run, show the plan and stop.
+            if dryRun {
+                IngestText.planLines(plan, store: destination).forEach { print($0) }
+                if !plan.failures.isEmpty { throw ExitCode(1) }
+                return
+            }
+
+            // 5. Transfer: `--jobs` at a time, retried, verified, committed atomically; complete objects are skipped.
+            //    An unreachable store or a full disk stops the whole run (every other transfer would fail the same way).
+            let ingester = Ingester(store: destination, http: http, logger: logger, progress: IngestProgress(logger: logger))
+            ingester.jobs = jobs
+            ingester.verifyExisting = !noVerifyExisting
+            let report = ingester.run(plan)
+            if let fatal = report.fatal { throw fatal }
+
+            // 6. Summary ("N objects, X GB in the store"), failures with reasons; non-zero exit if any failed.
+            IngestText.summaryLines(report, store: destination).forEach { print($0) }
+            if !report.failures.isEmpty { throw ExitCode(1) }
         }
-        logger.info("manifests: \(found.datasets.count) dataset rows, \(found.repos.count) Hub repos")
-
-        // 2. Open the store: a local directory or s3://bucket/prefix.
-        let destination = try openStore(store, endpointURL: endpointURL, http: http)
-        (destination as? LocalStore)?.syncOnCommit = fsync
-
-        // 3. Plan: manifest rows → data/<Name>.json.gz; Hub repo listings → data/<repo-name>/<file>.json.gz.
-        let hub = HubClient(endpoint: hubEndpoint, http: http)
-        let plan = try IngestPlanner.plan(found, hub: hub, only: only)
-
-        // 4. With --dry-run, show the plan and stop.
-        if dryRun {
-            IngestText.planLines(plan, store: destination).forEach { print($0) }
-            if !plan.failures.isEmpty { throw ExitCode(1) }
-            return
-        }
-
-        // 5. Transfer: `--jobs` at a time, retried, verified, committed atomically; complete objects are skipped.
-        let ingester = Ingester(store: destination, http: http, logger: logger, progress: IngestProgress(logger: logger))
-        ingester.jobs = jobs
-        ingester.verifyExisting = !noVerifyExisting
-        let report = ingester.run(plan)
-
-        // 6. Summary ("N objects, X GB in the store"), failures with reasons; non-zero exit if any failed.
-        IngestText.summaryLines(report, store: destination).forEach { print($0) }
-        if !report.failures.isEmpty { throw ExitCode(1) }
     }
 }
 

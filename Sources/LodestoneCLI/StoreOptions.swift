@@ -14,8 +14,9 @@ public struct StoreOptions: ParsableArguments {
 
     public init() {}
 
-    /// Opens the store these flags name.
-    public func open(http: HTTPClient = HTTPClient()) throws -> ObjectStore {
-        try openStore(store, endpointURL: endpointURL, http: http)
+    /// Opens the store these flags name. `create: false` for a step that reads what an earlier one wrote:
+    /// a local store that does not exist is then an error, not a new empty directory.
+    public func open(http: HTTPClient = HTTPClient(), create: Bool = true) throws -> ObjectStore {
+        try openStore(store, endpointURL: endpointURL, http: http, create: create)
     }
 }

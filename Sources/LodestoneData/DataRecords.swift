@@ -1,4 +1,5 @@
 import Foundation
+import LodestoneBase
 import LodestoneStorage
 
 /// `data_records.json`: `{key relative to data/: count}`, keys sorted — the original's format, which the trainer
@@ -13,15 +14,15 @@ public enum DataRecords {
     public static func decode(_ data: Data, name: String) throws -> [String: Int] {
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw DataError.badRecordsFile(name: name, reason: "not valid JSON (\(error.localizedDescription))")
+            throw InputError(file: name, reason: "not valid JSON (\(error.localizedDescription))")
         }
         guard let dict = object as? [String: Any] else {
-            throw DataError.badRecordsFile(name: name, reason: "expected a JSON object {key: count}")
+            throw InputError(file: name, reason: "expected a JSON object {key: count}")
         }
         var counts: [String: Int] = [:]
         for (key, value) in dict {
             guard let number = value as? NSNumber, number.doubleValue == Double(number.int64Value), number.int64Value >= 0 else {
-                throw DataError.badRecordsFile(name: name, reason: "key '\(key)': count must be a non-negative integer")
+                throw InputError(file: name, field: key, reason: "count must be a non-negative integer")
             }
             counts[key] = number.intValue
         }
@@ -49,7 +50,7 @@ public enum DataRecords {
     /// reported through `warn` and replaced.
     public static func readPrevious(file: URL, warn: (String) -> Void) -> [String: Int]? {
         do { return try read(file: file) } catch {
-            warn("\(error); it will be replaced")
+            warn("\(describe(error)); it will be replaced")
             return nil
         }
     }
@@ -57,9 +58,13 @@ public enum DataRecords {
     /// Writes the counts to `file` and to the store, each atomically (temporary name, then rename/commit).
     public static func write(_ counts: [String: Int], file: URL, store: ObjectStore) throws {
         let data = encode(counts)
-        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try data.write(to: file, options: .atomic)
+        try AtomicFile.write(data, to: file)
         try store.putData(key: storeKey, data)
+    }
+
+    /// Keys added, removed or whose count changed between two versions of the file.
+    public static func changedKeys(from old: [String: Int], to new: [String: Int]) -> Int {
+        Set(old.keys).union(new.keys).filter { old[$0] != new[$0] }.count
     }
 
     /// The key relative to `data/` (the form data_records.json uses).
@@ -79,80 +84,5 @@ public enum DataRecords {
     static func jsonString(_ s: String) -> String {
         let data = try! JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])
         return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
-    }
-}
-
-/// The sidecar beside `data_records.json`: per key the object's size and ETag/mtime when counted, its format and
-/// line statistics. A rerun recounts only objects whose size or ETag changed.
-public struct RecordsSidecar: Codable, Equatable, Sendable {
-    public struct Entry: Codable, Equatable, Sendable {
-        public var size: Int64
-        public var etag: String?
-        public var format: String
-        public var records: Int
-        public var lines: Int
-        public var blankLines: Int
-        public var malformedLines: Int
-        public var malformedSamples: [MalformedLine]?
-    }
-
-    public static let currentVersion = 1
-    public static let storeKey = "data_records.sidecar.json"
-
-    public var version = RecordsSidecar.currentVersion
-    public var entries: [String: Entry] = [:]
-
-    public init() {}
-
-    /// The sidecar file for a given `data_records.json` path: `…/data_records.sidecar.json`.
-    public static func file(for output: URL) -> URL {
-        let name = output.deletingPathExtension().lastPathComponent + ".sidecar.json"
-        return output.deletingLastPathComponent().appendingPathComponent(name)
-    }
-
-    /// Loads the sidecar from `file`, else from the store; nil when there is none or it is from another
-    /// version (then everything is recounted). Unreadable sidecars are reported through `warn`, never fatal.
-    public static func load(file: URL, store: ObjectStore, warn: (String) -> Void) -> RecordsSidecar? {
-        var data: Data? = try? Data(contentsOf: file)
-        var name = file.path
-        if data == nil, (try? store.head(key: storeKey)) != nil {
-            data = try? store.getData(key: storeKey)
-            name = "\(store)/\(storeKey)"
-        }
-        guard let data else { return nil }
-        do {
-            let sidecar = try JSONDecoder().decode(RecordsSidecar.self, from: data)
-            guard sidecar.version == currentVersion else {
-                warn("\(name): sidecar version \(sidecar.version), expected \(currentVersion): recounting everything")
-                return nil
-            }
-            return sidecar
-        } catch {
-            warn("\(name): unreadable sidecar (\(error)): recounting everything")
-            return nil
-        }
-    }
-
-    public func save(file: URL, store: ObjectStore) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(self)
-        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try data.write(to: file, options: .atomic)
-        try store.putData(key: Self.storeKey, data)
-    }
-
-    /// The entry still valid for `info` (same size and ETag/mtime), if any.
-    public func reusable(_ info: ObjectInfo) -> Entry? {
-        guard let entry = entries[DataRecords.relativeKey(info.key)], entry.size == info.size,
-              let etag = entry.etag, etag == info.etag else { return nil }
-        return entry
-    }
-
-    public mutating func record(_ count: RecordCount, info: ObjectInfo) {
-        entries[DataRecords.relativeKey(info.key)] = Entry(
-            size: info.size, etag: info.etag, format: count.format, records: count.records, lines: count.lines,
-            blankLines: count.blankLines, malformedLines: count.malformedLines,
-            malformedSamples: count.malformedSamples.isEmpty ? nil : count.malformedSamples)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LodestoneBase
 import LodestoneStorage
 
 /// Streams the lines of a gzip object: inflate through zlib (concatenated members read
@@ -28,7 +29,7 @@ public final class GzipLineReader {
     /// - Parameters:
     ///   - source: the compressed bytes (closed when the reader is deinitialised or `close()` is called).
     ///   - name: used in errors, e.g. the object key.
-    ///   - maxLineLength: longest line accepted before `DataError.lineTooLong` (memory bound).
+    ///   - maxLineLength: longest line accepted before an `InputError` (memory bound).
     public init(_ source: ByteReader, name: String, windowSize: Int = 1 << 20, inputSize: Int = 1 << 18,
                 maxLineLength: Int = 256 << 20) throws {
         self.source = source
@@ -98,7 +99,7 @@ public final class GzipLineReader {
         }
         if end == window.count {
             guard window.count < maxLineLength else {
-                throw DataError.lineTooLong(name: name, line: lineNumber + 1, limit: maxLineLength)
+                throw InputError(file: name, line: lineNumber + 1, reason: "line is longer than \(maxLineLength) bytes")
             }
             let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: min(window.count * 2, maxLineLength),
                                                                 alignment: 64)

@@ -64,30 +64,3 @@ extension ObjectStore {
         }
     }
 }
-
-/// Errors of the storage layer; descriptions name the store and key, never credentials.
-public enum StorageError: Error, CustomStringConvertible, Equatable {
-    case notFound(store: String, key: String)
-    case io(path: String, reason: String)
-    case badURL(String, reason: String)
-    case http(url: String, status: Int, message: String)
-    case transport(url: String, reason: String)
-    /// A resumed download got the whole body again (the server ignores Range): start over.
-    case notResumable(url: String, offset: Int64)
-    /// Bytes arrived but are not the expected ones (size or checksum).
-    case integrity(what: String, reason: String)
-    case badResponse(url: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case .notFound(let s, let k): return "\(s): no object '\(k)'"
-        case .io(let p, let r): return "\(p): \(r)"
-        case .badURL(let u, let r): return "bad store URL '\(u)': \(r)"
-        case .http(let u, let s, let m): return "\(u): HTTP \(s)\(m.isEmpty ? "" : ": \(m)")"
-        case .transport(let u, let r): return "\(u): \(r)"
-        case .notResumable(let u, let o): return "\(u): server ignored Range at byte \(o); restarting from 0"
-        case .integrity(let w, let r): return "\(w): \(r)"
-        case .badResponse(let u, let r): return "\(u): unexpected response: \(r)"
-        }
-    }
-}

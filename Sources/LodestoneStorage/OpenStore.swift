@@ -1,22 +1,28 @@
 import Foundation
 
-/// Opens the store named by a `--store` value: `s3://bucket/prefix` or a local directory path
-/// (`file://` URLs accepted). S3 credentials come from the environment; `endpointURL` (`--endpoint-url`)
-/// overrides AWS_ENDPOINT_URL.
-public func openStore(_ url: String) throws -> ObjectStore {
-    try openStore(url, endpointURL: nil)
-}
-
-public func openStore(_ url: String, endpointURL: String?, http: HTTPClient = HTTPClient()) throws -> ObjectStore {
-    if url.hasPrefix("s3://") {
+/// Opens the store named by a `--store` value: `s3://bucket/prefix`, `file:///path` or a local directory path.
+/// Any other `scheme://` (ftp, http, gs, …) is refused rather than taken for a directory name. S3 credentials
+/// come from the environment; `endpointURL` (`--endpoint-url`) overrides AWS_ENDPOINT_URL. With
+/// `create: false` a local store must already exist (a step that reads what an earlier one wrote).
+public func openStore(_ url: String, endpointURL: String? = nil, http: HTTPClient = HTTPClient(),
+                      create: Bool = true) throws -> ObjectStore {
+    let scheme = url.range(of: "://").map { url[..<$0.lowerBound].lowercased() }
+    switch scheme {
+    case "s3"?:
         let rest = url.dropFirst("s3://".count)
         let bucket = rest.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
         let prefix = rest.count > bucket.count ? String(rest.dropFirst(bucket.count + 1)) : ""
         var env = try AWSEnvironment.fromEnvironment()
         if let e = endpointURL, !e.isEmpty { env.endpointURL = e }
         return try S3Store(bucket: bucket, prefix: prefix, environment: env, http: http)
+    case "file"?:
+        let path = String(url.dropFirst("file://".count))
+        guard !path.isEmpty else { throw StorageError.badURL(url, reason: "empty path") }
+        return try LocalStore(root: URL(fileURLWithPath: path), create: create)
+    case let other?:
+        throw StorageError.badURL(url, reason: "unsupported scheme '\(other)://' (use a local directory, file:///dir or s3://bucket/prefix)")
+    case nil:
+        guard !url.isEmpty else { throw StorageError.badURL(url, reason: "empty path") }
+        return try LocalStore(root: URL(fileURLWithPath: url), create: create)
     }
-    let path = url.hasPrefix("file://") ? String(url.dropFirst("file://".count)) : url
-    guard !path.isEmpty else { throw StorageError.badURL(url, reason: "empty path") }
-    return try LocalStore(root: URL(fileURLWithPath: path))
 }

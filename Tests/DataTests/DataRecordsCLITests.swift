@@ -5,6 +5,68 @@ import XCTest
 /// The 02-data-records executable end to end: on a local store (corrupt file → one clear line, exit 1, the rest
 /// written) and on moto's S3 server on loopback with signature checking (the storage tests' moto_auth.py).
 final class DataRecordsCLITests: XCTestCase {
+    let cli = Step02()
+
+    func testCorruptFileGivesOneLineAndNonZeroExitWhileOthersAreCounted() throws {
+        let dir = try temporaryDirectory(self)
+        let store = try LocalStore(root: dir.appendingPathComponent("store"))
+        try store.putData(key: "data/good.json.gz", try systemGzip(Data("[\"a\", \"b\"]\n[\"c\", \"d\"]\n".utf8)))
+        let gz = try systemGzip(Data(String(repeating: "{\"set\": [\"x\", \"y\"]}\n", count: 1000).utf8))
+        try store.putData(key: "data/bad.json.gz", gz.prefix(gz.count / 2))
+        let output = dir.appendingPathComponent("out/data_records.json")
+        let result = try cli.run(["--store", store.root.path, "--output", output.path, "--jobs", "2"])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        let badLines = result.stderr.split(separator: "\n").filter { $0.contains("data/bad.json.gz: corrupt gzip at compressed byte") }
+        XCTAssertEqual(badLines.count, 1, result.stderr)
+        XCTAssertEqual(try DataRecords.read(file: output), ["good.json.gz": 2])
+        XCTAssertEqual(try DataRecords.read(store: store), ["good.json.gz": 2])
+
+        // Fixed, rerun: only the changed object is counted, exit 0, and the original-format file it replaces
+        // is read without complaint.
+        try store.putData(key: "data/bad.json.gz", gz)
+        try Data(#"{"good.json.gz": 2, "old.json.gz": 5}"#.utf8).write(to: output)
+        let rerun = try cli.run(["--store", store.root.path, "--output", output.path])
+        XCTAssertEqual(rerun.status, 0, rerun.stderr)
+        XCTAssertTrue(rerun.stderr.contains("1 unchanged (sidecar), 1 to count"), rerun.stderr)
+        XCTAssertEqual(try DataRecords.read(file: output), ["good.json.gz": 2, "bad.json.gz": 1000])
+    }
+
+    func testCountsAnS3StoreOnLoopback() throws {
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        let env = AWSEnvironment(accessKeyID: moto.accessKey, secretAccessKey: moto.secretKey, region: "us-east-1",
+                                 endpointURL: moto.endpoint)
+        let store = try S3Store(bucket: moto.bucket, prefix: "lodestone", environment: env)
+        let expected = try Corpus.writeCorpus(store)
+        let dir = try temporaryDirectory(self)
+        let output = dir.appendingPathComponent("data_records.json")
+        let result = try cli.run(["--store", "s3://\(moto.bucket)/lodestone", "--endpoint-url", moto.endpoint,
+                              "--output", output.path],
+                             environment: ["AWS_ACCESS_KEY_ID": moto.accessKey, "AWS_SECRET_ACCESS_KEY": moto.secretKey,
+                                           "AWS_REGION": "us-east-1"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try DataRecords.read(file: output), expected)
+        XCTAssertEqual(try DataRecords.read(store: store), expected)   // the store's copy, via S3
+        // The sidecar holds S3 ETags: a rerun recounts nothing.
+        let rerun = try cli.run(["--store", "s3://\(moto.bucket)/lodestone", "--endpoint-url", moto.endpoint,
+                             "--output", output.path],
+                            environment: ["AWS_ACCESS_KEY_ID": moto.accessKey, "AWS_SECRET_ACCESS_KEY": moto.secretKey,
+                                          "AWS_REGION": "us-east-1"])
+        XCTAssertEqual(rerun.status, 0, rerun.stderr)
+        XCTAssertTrue(rerun.stderr.contains("\(expected.count) unchanged (sidecar), 0 to count"), rerun.stderr)
+        // A wrong secret fails clearly and writes nothing new.
+        let denied = try cli.run(["--store", "s3://\(moto.bucket)/lodestone", "--endpoint-url", moto.endpoint,
+                              "--output", dir.appendingPathComponent("denied.json").path],
+                             environment: ["AWS_ACCESS_KEY_ID": moto.accessKey, "AWS_SECRET_ACCESS_KEY": "wrong",
+                                           "AWS_REGION": "us-east-1"])
+        XCTAssertNotEqual(denied.status, 0)
+        XCTAssertFalse(denied.stderr.contains("wrong"), "the secret must not appear in errors")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("denied.json").path))
+    }
+}
+
+/// The 02-data-records executable, run as a user would.
+struct Step02 {
     /// The built executable, beside the test bundle (swift test builds every product).
     var executable: URL {
         get throws {
@@ -31,63 +93,6 @@ final class DataRecordsCLITests: XCTestCase {
         let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         return (process.terminationStatus, text)
-    }
-
-    func testCorruptFileGivesOneLineAndNonZeroExitWhileOthersAreCounted() throws {
-        let dir = try temporaryDirectory(self)
-        let store = try LocalStore(root: dir.appendingPathComponent("store"))
-        try store.putData(key: "data/good.json.gz", try systemGzip(Data("[\"a\", \"b\"]\n[\"c\", \"d\"]\n".utf8)))
-        let gz = try systemGzip(Data(String(repeating: "{\"set\": [\"x\", \"y\"]}\n", count: 1000).utf8))
-        try store.putData(key: "data/bad.json.gz", gz.prefix(gz.count / 2))
-        let output = dir.appendingPathComponent("out/data_records.json")
-        let result = try run(["--store", store.root.path, "--output", output.path, "--jobs", "2"])
-        XCTAssertEqual(result.status, 1, result.stderr)
-        let badLines = result.stderr.split(separator: "\n").filter { $0.contains("data/bad.json.gz: corrupt gzip at compressed byte") }
-        XCTAssertEqual(badLines.count, 1, result.stderr)
-        XCTAssertEqual(try DataRecords.read(file: output), ["good.json.gz": 2])
-        XCTAssertEqual(try DataRecords.read(store: store), ["good.json.gz": 2])
-
-        // Fixed, rerun: only the changed object is counted, exit 0, and the original-format file it replaces
-        // is read without complaint.
-        try store.putData(key: "data/bad.json.gz", gz)
-        try Data(#"{"good.json.gz": 2, "old.json.gz": 5}"#.utf8).write(to: output)
-        let rerun = try run(["--store", store.root.path, "--output", output.path])
-        XCTAssertEqual(rerun.status, 0, rerun.stderr)
-        XCTAssertTrue(rerun.stderr.contains("1 unchanged (sidecar), 1 to count"), rerun.stderr)
-        XCTAssertEqual(try DataRecords.read(file: output), ["good.json.gz": 2, "bad.json.gz": 1000])
-    }
-
-    func testCountsAnS3StoreOnLoopback() throws {
-        let moto = try MotoServer()
-        defer { moto.stop() }
-        let env = AWSEnvironment(accessKeyID: moto.accessKey, secretAccessKey: moto.secretKey, region: "us-east-1",
-                                 endpointURL: moto.endpoint)
-        let store = try S3Store(bucket: moto.bucket, prefix: "lodestone", environment: env)
-        let expected = try Corpus.writeCorpus(store)
-        let dir = try temporaryDirectory(self)
-        let output = dir.appendingPathComponent("data_records.json")
-        let result = try run(["--store", "s3://\(moto.bucket)/lodestone", "--endpoint-url", moto.endpoint,
-                              "--output", output.path],
-                             environment: ["AWS_ACCESS_KEY_ID": moto.accessKey, "AWS_SECRET_ACCESS_KEY": moto.secretKey,
-                                           "AWS_REGION": "us-east-1"])
-        XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertEqual(try DataRecords.read(file: output), expected)
-        XCTAssertEqual(try DataRecords.read(store: store), expected)   // the store's copy, via S3
-        // The sidecar holds S3 ETags: a rerun recounts nothing.
-        let rerun = try run(["--store", "s3://\(moto.bucket)/lodestone", "--endpoint-url", moto.endpoint,
-                             "--output", output.path],
-                            environment: ["AWS_ACCESS_KEY_ID": moto.accessKey, "AWS_SECRET_ACCESS_KEY": moto.secretKey,
-                                          "AWS_REGION": "us-east-1"])
-        XCTAssertEqual(rerun.status, 0, rerun.stderr)
-        XCTAssertTrue(rerun.stderr.contains("\(expected.count) unchanged (sidecar), 0 to count"), rerun.stderr)
-        // A wrong secret fails clearly and writes nothing new.
-        let denied = try run(["--store", "s3://\(moto.bucket)/lodestone", "--endpoint-url", moto.endpoint,
-                              "--output", dir.appendingPathComponent("denied.json").path],
-                             environment: ["AWS_ACCESS_KEY_ID": moto.accessKey, "AWS_SECRET_ACCESS_KEY": "wrong",
-                                           "AWS_REGION": "us-east-1"])
-        XCTAssertNotEqual(denied.status, 0)
-        XCTAssertFalse(denied.stderr.contains("wrong"), "the secret must not appear in errors")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("denied.json").path))
     }
 }
 

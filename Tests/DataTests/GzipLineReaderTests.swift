@@ -27,7 +27,7 @@ final class GzipLineReaderTests: XCTestCase {
         let gz = try systemGzip(Data((String(repeating: "y", count: 5000) + "\n").utf8))
         let reader = try GzipLineReader(MemoryReader(gz), name: "k.json.gz", windowSize: 64, maxLineLength: 1024)
         XCTAssertThrowsError(try reader.nextLine()) { error in
-            XCTAssertEqual(error as? DataError, .lineTooLong(name: "k.json.gz", line: 1, limit: 1024))
+            XCTAssertEqual(error as? InputError, InputError(file: "k.json.gz", line: 1, reason: "line is longer than 1024 bytes"))
         }
     }
 

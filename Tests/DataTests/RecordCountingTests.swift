@@ -87,7 +87,7 @@ final class RecordCountingTests: XCTestCase {
         let objects = try DataRecords.listTrainingObjects(store: store, exclude: ["cnn_dailymail_splitted.json.gz"])
         let sidecar = RecordsSidecar.load(file: RecordsSidecar.file(for: output), store: store, warn: { _ in })
         let plan = RecordsPlan(objects: objects, sidecar: sidecar, force: force)
-        let counted = countRecordsInParallel(store: store, objects: plan.recount, jobs: jobs, report: { _ in })
+        let counted = countRecordsInParallel(store: store, objects: plan.recount, jobs: jobs)
         let outcome = RecordsOutcome(plan: plan, counted: counted, strict: strict)
         try DataRecords.write(outcome.counts, file: output, store: store)
         try outcome.sidecar.save(file: RecordsSidecar.file(for: output), store: store)
@@ -192,7 +192,7 @@ final class RecordCountingTests: XCTestCase {
                                 "amazon-qa.json.gz": 2507114])
         XCTAssertEqual(try DataRecords.decode(DataRecords.encode(counts), name: "x"), counts)
         XCTAssertThrowsError(try DataRecords.decode(Data(#"{"a": "12"}"#.utf8), name: "bad.json")) { error in
-            XCTAssertEqual(String(describing: error), "bad.json: key 'a': count must be a non-negative integer")
+            XCTAssertEqual(String(describing: error), "bad.json: field 'a': count must be a non-negative integer")
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import LodestoneStorage
+@testable import LodestoneData
 
 /// Planning and ingest against the loopback Hub-like server: listing pages, exclusions, key mapping,
 /// sha256 verification, path-escape refusal, idempotent reruns.

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import LodestoneStorage
+@testable import LodestoneData
+import LodestoneBase
 
 final class ManifestTests: XCTestCase {
     var dir: URL!
@@ -14,12 +16,12 @@ final class ManifestTests: XCTestCase {
         return try Manifests.load(directory: dir)
     }
 
-    func assertManifestError(_ text: String, line: Int, column: String, contains: String,
+    func assertManifestError(_ text: String, line: Int, column: String?, contains: String,
                              file: StaticString = #filePath, testLine: UInt = #line) {
         XCTAssertThrowsError(try load(text), file: file, line: testLine) { error in
-            guard let e = error as? ManifestError else { return XCTFail("not a ManifestError: \(error)", file: file, line: testLine) }
+            guard let e = error as? InputError else { return XCTFail("not an InputError: \(error)", file: file, line: testLine) }
             XCTAssertEqual(e.line, line, "\(e)", file: file, line: testLine)
-            XCTAssertEqual(e.column, column, "\(e)", file: file, line: testLine)
+            XCTAssertEqual(e.field, column, "\(e)", file: file, line: testLine)
             XCTAssertTrue(e.description.contains(contains) && e.description.contains("GoogleSheets_datasets.tsv"), "\(e)", file: file, line: testLine)
         }
     }
@@ -48,11 +50,38 @@ final class ManifestTests: XCTestCase {
         assertManifestError(header + "a\td\t1\t\tftp://x/y\t\n", line: 2, column: "Download link", contains: "unsupported scheme")
         assertManifestError(header + "a\td\t1\t\thttps://x/a\t\nb\td\t1\t\thttps://x/b\t\na\td\t1\t\thttps://x/c\t\n",
                             line: 4, column: "Name", contains: "duplicate Name 'a'")
-        assertManifestError(header + "a\td\t1\t\thttps://x/a\t\nb\t\"never closed\t1\t\thttps://x/b\t\n", line: 3, column: "3",
-                            contains: "unterminated quoted field")
+        // An unterminated quote is reported on the line where it opened, with its column's name.
+        assertManifestError(header + "a\td\t1\t\thttps://x/a\t\nb\t\"never closed\t1\t\thttps://x/b\t\nc\td\t1\t\thttps://x/c\t\n",
+                            line: 3, column: "Description", contains: "unterminated quote")
+        assertManifestError(header + "a\t\"closed\"x\t1\t\thttps://x/a\t\n", line: 2, column: "Description",
+                            contains: "unexpected character after closing quote")
         assertManifestError(header + "a\td\tmany\t\thttps://x/a\t\n", line: 2, column: "Size (#Pairs)", contains: "not a number")
         assertManifestError(header + "../up\td\t1\t\thttps://x/a\t\n", line: 2, column: "Name", contains: "not a plain name")
-        assertManifestError(header + "a\td\t1\t\thttps://x/a\t\tsurplus\n", line: 2, column: "7", contains: "expected 6 fields")
+        assertManifestError(header + "a\td\t1\t\thttps://x/a\t\tsurplus\n", line: 2, column: nil, contains: "expected 6 fields, saw 7")
+    }
+
+    /// A missing or empty manifests directory says what is wrong with the directory, not "line 0, column -".
+    func testMissingOrEmptyManifestsDirectory() throws {
+        let missing = dir.appendingPathComponent("nonexist")
+        XCTAssertThrowsError(try Manifests.load(directory: missing)) { error in
+            XCTAssertEqual("\(error)", "\(missing.path): manifests directory does not exist (expected one holding "
+                           + "GoogleSheets_datasets.tsv, HuggingFace_datasets.tsv, HuggingFace_repos.tsv)")
+        }
+        XCTAssertThrowsError(try Manifests.load(directory: dir)) { error in
+            XCTAssertEqual("\(error)", "\(dir.path): holds none of the manifests "
+                           + "GoogleSheets_datasets.tsv, HuggingFace_datasets.tsv, HuggingFace_repos.tsv")
+        }
+    }
+
+    /// `--only` with a name that matches nothing names it and what could be matched (not "bad store URL").
+    func testOnlyWithUnknownNameSaysWhatItCanMatch() throws {
+        let m = try load(header + "AllNLI\td\t1\t\thttps://x/a\t\n")
+        XCTAssertThrowsError(try IngestPlanner.plan(m, hub: HubClient(endpoint: "http://127.0.0.1:9"), only: ["NoSuchName"])) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.hasPrefix("--only NoSuchName: no manifest row, repo or repo file matches this name"), text)
+            XCTAssertTrue(text.contains("(AllNLI)"), text)
+            XCTAssertFalse(text.contains("store URL"), text)
+        }
     }
 
     func testRepoManifest() throws {

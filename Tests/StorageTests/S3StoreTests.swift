@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import LodestoneStorage
+@testable import LodestoneData
 
 /// S3Store against moto's S3 server on loopback with signatures enforced (see Servers/moto_auth.py).
 final class S3StoreTests: XCTestCase {

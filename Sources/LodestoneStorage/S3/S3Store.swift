@@ -1,34 +1,6 @@
 import Foundation
+import LodestoneBase
 import Logging
-
-/// Credentials and region from the standard AWS environment. `description` never shows the secret.
-public struct AWSEnvironment: Sendable, CustomStringConvertible {
-    public var accessKeyID: String
-    public var secretAccessKey: String
-    public var sessionToken: String?
-    public var region: String
-    public var endpointURL: String?
-
-    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil,
-                region: String = "us-east-1", endpointURL: String? = nil) {
-        self.accessKeyID = accessKeyID; self.secretAccessKey = secretAccessKey
-        self.sessionToken = sessionToken; self.region = region; self.endpointURL = endpointURL
-    }
-
-    /// Reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION / AWS_DEFAULT_REGION,
-    /// AWS_ENDPOINT_URL (AWS_ENDPOINT_URL_S3 wins when set).
-    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> AWSEnvironment {
-        guard let key = env["AWS_ACCESS_KEY_ID"], !key.isEmpty, let secret = env["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty else {
-            throw StorageError.badURL("s3://", reason: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set for an S3 store")
-        }
-        let region = env["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? env["AWS_DEFAULT_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? "us-east-1"
-        let endpoint = [env["AWS_ENDPOINT_URL_S3"], env["AWS_ENDPOINT_URL"]].compactMap { $0 }.first { !$0.isEmpty }
-        return AWSEnvironment(accessKeyID: key, secretAccessKey: secret, sessionToken: env["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
-                              region: region, endpointURL: endpoint)
-    }
-
-    public var description: String { "AWS credentials \(accessKeyID.prefix(4))… region \(region)" }
-}
 
 /// An object store in an S3 bucket under a key prefix, spoken over libcurl with Signature V4.
 /// AWS endpoints use virtual-hosted addressing; custom endpoints (MinIO, moto, …) use path style.
@@ -43,6 +15,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
     let http: HTTPClient
     /// Part size for uploads of unknown length; grows as parts accumulate so 10,000 parts reach terabytes.
     public var minimumPartSize = 8 << 20
+    private let unreachable = Latch<StorageError>()
 
     public init(bucket: String, prefix: String = "", environment: AWSEnvironment, http: HTTPClient = HTTPClient()) throws {
         guard !bucket.isEmpty, !bucket.contains("/") else { throw StorageError.badURL("s3://\(bucket)", reason: "bad bucket name") }
@@ -53,7 +26,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
             var e = endpoint
             while e.hasSuffix("/") { e.removeLast() }
             guard e.hasPrefix("http://") || e.hasPrefix("https://") else {
-                throw StorageError.badURL(endpoint, reason: "endpoint URL must start with http:// or https://")
+                throw StorageError.badURL(endpoint, reason: "the endpoint URL must start with http:// or https://")
             }
             baseURL = e + "/" + S3Store.encode(bucket)
         } else {
@@ -83,7 +56,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
     }
 
     func fullKey(_ key: String) throws -> String {
-        guard !key.isEmpty, !key.hasPrefix("/") else { throw StorageError.badURL(key, reason: "object key must be relative and non-empty") }
+        guard !key.isEmpty, !key.hasPrefix("/") else { throw StorageError.badKey(key, reason: "object key must be relative and non-empty") }
         return prefix + key
     }
 
@@ -101,11 +74,24 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
         r.headers.append("x-amz-content-sha256: UNSIGNED-PAYLOAD")
         if let token = sessionToken { r.headers.append("x-amz-security-token: \(token)") }
         r.signing = credentials
+        r.unreachableIsFatal = true
         return r
     }
 
+    /// Sends `r`, whatever the status. Once the endpoint has proven unreachable every later request fails at
+    /// once with the same error, so a step with many objects stops in a moment instead of retrying each.
+    func perform<T>(_ r: HTTPRequest, _ body: (HTTPRequest) throws -> T) throws -> T {
+        if let dead = unreachable.value { throw dead }
+        do {
+            return try body(r)
+        } catch let e as StorageError {
+            if case .unreachable = e { unreachable.set(e) }
+            throw e
+        }
+    }
+
     func send(_ method: String, _ url: String, body: Data? = nil, headers: [String] = []) throws -> HTTPResponse {
-        let response = try http.send(request(method, url, body: body, headers: headers))
+        let response = try perform(request(method, url, body: body, headers: headers), http.send)
         guard (200..<300).contains(response.status) else { throw response.error(url: url) }
         return response
     }
@@ -136,7 +122,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
 
     public func head(key: String) throws -> ObjectInfo? {
         let u = url(objectKey: try fullKey(key))
-        let response = try http.send(request("HEAD", u))
+        let response = try perform(request("HEAD", u), http.send)
         if response.status == 404 { return nil }
         guard (200..<300).contains(response.status) else { throw response.error(url: u) }
         guard let size = response.headers["content-length"].flatMap({ Int64($0) }) else {
@@ -153,7 +139,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
             r.range = (range.lowerBound, range.upperBound)
         }
         do {
-            return try http.openStream(r)
+            return try perform(r, http.openStream)
         } catch StorageError.http(_, 404, _) {
             throw StorageError.notFound(store: description, key: key)
         }
@@ -172,7 +158,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
 
     public func delete(key: String) throws {
         let u = url(objectKey: try fullKey(key))
-        let response = try http.send(request("DELETE", u))
+        let response = try perform(request("DELETE", u), http.send)
         guard (200..<300).contains(response.status) || response.status == 404 else { throw response.error(url: u) }
     }
 }

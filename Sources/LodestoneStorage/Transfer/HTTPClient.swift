@@ -10,6 +10,9 @@ public struct HTTPRequest: Sendable {
     public var body: Data?
     public var range: (lowerBound: Int64, upperBound: Int64?)?
     var signing: SigV4Credentials?
+    /// A refused connection or an unresolvable host ends the request at once with `StorageError.unreachable`
+    /// instead of being retried (set for store requests: a dead endpoint stays dead).
+    var unreachableIsFatal = false
 
     public init(method: String = "GET", url: String, headers: [String] = [], body: Data? = nil) {
         self.method = method; self.url = url; self.headers = headers; self.body = body
@@ -30,44 +33,18 @@ public struct HTTPResponse: Sendable {
     public var body: Data
 }
 
-/// When and how long to retry: connection errors, timeouts, stalls, HTTP 5xx and 429 are transient;
-/// the delay doubles from `baseDelay` up to `maxDelay`, and a server's Retry-After wins when given.
-public struct RetryPolicy: Sendable {
-    public var maxAttempts: Int
-    public var baseDelay: Double
-    public var maxDelay: Double
-    /// A transfer that delivers no byte for this long is aborted and retried.
-    public var stallTimeout: Double
-
-    public init(maxAttempts: Int = 6, baseDelay: Double = 1, maxDelay: Double = 60, stallTimeout: Double = 60) {
-        self.maxAttempts = maxAttempts; self.baseDelay = baseDelay; self.maxDelay = maxDelay; self.stallTimeout = stallTimeout
-    }
-
-    func delay(attempt: Int, retryAfter: String?) -> Double {
-        if let s = retryAfter?.trimmingCharacters(in: .whitespaces), let secs = Double(s) { return min(max(secs, 0), 600) }
-        let exp = baseDelay * pow(2, Double(max(0, attempt - 1)))
-        return min(maxDelay, exp) * Double.random(in: 0.8...1.0)
-    }
-
-    static func isTransient(status: Int) -> Bool { status == 429 || status == 408 || (500..<600).contains(status) }
-
-    static func isTransient(_ code: CURLcode) -> Bool {
-        switch code {
-        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_OPERATION_TIMEDOUT, CURLE_PARTIAL_FILE,
-             CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_HTTP2, CURLE_HTTP2_STREAM,
-             CURLE_SSL_CONNECT_ERROR, CURLE_ABORTED_BY_CALLBACK:
-            return true
-        default: return false
-        }
-    }
-}
-
 /// URL as shown in logs and errors: user:password and query strings (signed URLs, tokens) removed.
 public func redactedURL(_ url: String) -> String {
     guard var c = URLComponents(string: url) else { return url.split(separator: "?").first.map(String.init) ?? url }
     c.user = nil; c.password = nil
     if c.query != nil { c.query = nil }
     return c.string ?? url
+}
+
+/// `scheme://host:port` of a URL: what a connection error is about.
+func endpoint(of url: String) -> String {
+    guard let c = URLComponents(string: url), let scheme = c.scheme, let host = c.host else { return redactedURL(url) }
+    return "\(scheme)://\(host)" + (c.port.map { ":\($0)" } ?? "")
 }
 
 /// HTTP on libcurl: small requests with retries (`send`) and streaming bodies (`openStream`).
@@ -108,6 +85,9 @@ public final class HTTPClient: @unchecked Sendable {
             let code = t.perform()
             if code == CURLE_OK && !RetryPolicy.isTransient(status: t.status) {
                 return HTTPResponse(status: t.status, headers: t.headers, body: t.isSuccess ? body : t.errorBody)
+            }
+            if request.unreachableIsFatal && RetryPolicy.isUnreachable(code) {
+                throw StorageError.unreachable(endpoint: endpoint(of: request.url), reason: CurlTransfer.message(code))
             }
             let transient = code == CURLE_OK || RetryPolicy.isTransient(code)
             let reason = code == CURLE_OK ? "HTTP \(t.status)" : CurlTransfer.message(code)

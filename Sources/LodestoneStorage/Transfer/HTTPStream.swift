@@ -218,6 +218,9 @@ public final class HTTPStream: ByteReader {
 
     private func finish(_ t: CurlTransfer, code: CURLcode) throws {
         if code != CURLE_OK {
+            if request.unreachableIsFatal && RetryPolicy.isUnreachable(code) {
+                throw StorageError.unreachable(endpoint: endpoint(of: request.url), reason: CurlTransfer.message(code))
+            }
             // Keep what arrived before the failure, then resume after it.
             if RetryPolicy.isTransient(code) {
                 if t.status != 0 && !headersSeen { try acceptHeaders(t) }

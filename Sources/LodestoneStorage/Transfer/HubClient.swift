@@ -1,4 +1,5 @@
 import Foundation
+import LodestoneBase
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,7 +31,7 @@ public final class HubClient: @unchecked Sendable {
         self.http = http
     }
 
-    var authHeaders: [String] { token.map { ["Authorization: Bearer \($0)"] } ?? [] }
+    public var authHeaders: [String] { token.map { ["Authorization: Bearer \($0)"] } ?? [] }
 
     static func encodePath(_ p: String) -> String {
         p.split(separator: "/", omittingEmptySubsequences: false).map {
@@ -100,7 +101,7 @@ public final class HubClient: @unchecked Sendable {
     public func download(repo: String, revision: String, kind: HubRepoKind, path: String, to localURL: URL,
                          expected: HubFile? = nil) throws {
         guard !Self.escapesFolder(path) else {
-            throw StorageError.badURL(path, reason: "Hub path escapes its repository folder")
+            throw StorageError.badKey(path, reason: "Hub path escapes its repository folder")
         }
         let file: HubFile
         if let e = expected { file = e } else {
@@ -116,23 +117,10 @@ public final class HubClient: @unchecked Sendable {
                 if (try? sha256(ofFile: target)) == want.lowercased() { return }
             } else { return }
         }
-        let dir = (target as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let source = DataSource.http(resolveURL(repo: repo, revision: revision, kind: kind, path: path))
         _ = try streamVerified(from: source, http: http, headers: authHeaders, expectedSize: file.size,
                                expectedSHA256: file.lfsSHA256, what: "\(repo)/\(path)") { consume in
-            let temp = dir + "/." + (target as NSString).lastPathComponent + ".\(getpid()).partial"
-            let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            guard fd >= 0 else { throw StorageError.io(path: temp, reason: String(cString: strerror(errno))) }
-            do {
-                _ = try consume(FileWriter(fd: fd, path: temp))
-                guard fsync(fd) == 0 else { throw StorageError.io(path: temp, reason: String(cString: strerror(errno))) }
-                close(fd)
-                guard rename(temp, target) == 0 else { throw StorageError.io(path: target, reason: String(cString: strerror(errno))) }
-            } catch {
-                close(fd); unlink(temp)
-                throw error
-            }
+            try AtomicFile.write(to: URL(fileURLWithPath: target)) { sink in _ = try consume(sink) }
         }
     }
 }
@@ -140,6 +128,6 @@ public final class HubClient: @unchecked Sendable {
 /// SHA-256 of a local file.
 public func sha256(ofFile path: String) throws -> String {
     let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { throw StorageError.io(path: path, reason: String(cString: strerror(errno))) }
+    guard fd >= 0 else { throw FileSystemError.last(path: path, action: "cannot read") }
     return try sha256(of: FileReader(fd: fd, path: path, range: nil))
 }

@@ -1,28 +1,15 @@
 import Foundation
+import LodestoneBase
+import LodestoneStorage
 import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
 
-public enum TransferOutcome: Sendable, Equatable {
-    case stored(bytes: Int64)
-    case alreadyPresent(bytes: Int64)
-    case failed(String)
-}
-
-public struct IngestReport: Sendable {
-    public var outcomes: [(transfer: PlannedTransfer, outcome: TransferOutcome)] = []
-    public var skipped: [(name: String, reason: String)] = []
-    public var failures: [(name: String, reason: String)] = []
-    public var seconds: Double = 0
-
-    public var storedBytes: Int64 {
-        outcomes.reduce(0) { if case .stored(let b) = $1.outcome { return $0 + b } else { return $0 } }
-    }
-}
-
 /// Runs an ingest plan: `jobs` transfers at a time, each streamed from its source into the store with
-/// retries, verified (size, sha256 where known) and committed atomically. One failure never stops the others.
+/// retries, verified (size, sha256 where known) and committed atomically. A failed transfer never stops the
+/// others, except for the errors that would fail them all (an unreachable store, a full or read-only disk): those
+/// end the run.
 public final class Ingester: @unchecked Sendable {
     let store: ObjectStore
     let http: HTTPClient
@@ -42,22 +29,17 @@ public final class Ingester: @unchecked Sendable {
         report.skipped = plan.skipped
         report.failures = plan.failures
         let transfers = plan.transfers
-        let queue = WorkQueue(count: transfers.count)
+        let outcomes = Outcomes(count: transfers.count)
         progress.begin(total: transfers.count, bytes: transfers.compactMap(\.size).reduce(0, +))
-        let group = DispatchGroup()
-        for _ in 0..<max(1, min(jobs, transfers.count)) {
-            group.enter()
-            let worker = Thread { [self] in
-                while let i = queue.take() { queue.record(i, self.perform(transfers[i])) }
-                group.leave()
-            }
-            worker.stackSize = 1 << 20
-            worker.start()
+        forEachInParallel(count: transfers.count, jobs: jobs) { [self] i in
+            guard outcomes.fatal == nil else { return }
+            let outcome = perform(transfers[i])
+            outcomes.record(i, outcome.outcome, fatal: outcome.fatal)
         }
-        group.wait()
         progress.end()
-        for (t, o) in zip(transfers, queue.outcomes) {
-            let outcome = o ?? .failed("not run")
+        report.fatal = outcomes.fatal
+        for (t, o) in zip(transfers, outcomes.values) {
+            let outcome = o ?? .failed("not run: \(outcomes.fatal.map(describe) ?? "stopped")")
             report.outcomes.append((t, outcome))
             if case .failed(let reason) = outcome { report.failures.append((t.name, reason)) }
         }
@@ -65,12 +47,13 @@ public final class Ingester: @unchecked Sendable {
         return report
     }
 
-    /// One transfer: skip when a complete copy is present, else stream it in.
-    func perform(_ t: PlannedTransfer) -> TransferOutcome {
+    /// One transfer: skip when a complete copy is present, else stream it in. An error that dooms every
+    /// other transfer too (see `isFatal`) is passed up as `fatal`.
+    func perform(_ t: PlannedTransfer) -> (outcome: TransferOutcome, fatal: Error?) {
         do {
             if let present = try completeCopy(t) {
                 progress.finished(t, outcome: .alreadyPresent(bytes: present))
-                return .alreadyPresent(bytes: present)
+                return (.alreadyPresent(bytes: present), nil)
             }
             progress.started(t)
             // The source's announced size sizes S3 parts (a stream of unknown length gets growing parts).
@@ -81,12 +64,20 @@ public final class Ingester: @unchecked Sendable {
                 try store.write(key: t.key, expectedSize: sizeHint) { writer in _ = try consume(writer) }
             }
             progress.finished(t, outcome: .stored(bytes: bytes))
-            return .stored(bytes: bytes)
+            return (.stored(bytes: bytes), nil)
         } catch {
-            let outcome = TransferOutcome.failed("\(error)")
+            let outcome = TransferOutcome.failed(describe(error))
+            if Self.isFatal(error) { return (outcome, error) }   // reported once, by the step
             progress.finished(t, outcome: outcome)
-            return outcome
+            return (outcome, nil)
         }
+    }
+
+    /// Errors no other transfer can escape: the store's endpoint does not answer, its disk is full or read-only.
+    static func isFatal(_ error: Error) -> Bool {
+        if case .unreachable? = error as? StorageError { return true }
+        guard let fs = error as? FileSystemError else { return false }
+        return fs.isDiskFull || fs.code == EROFS
     }
 
     /// The size of the object under `t.key` when it is complete (right size, right sha256 where known);
@@ -124,21 +115,20 @@ public final class Ingester: @unchecked Sendable {
     }
 }
 
-/// Hands out transfer indices to the worker threads and collects their outcomes.
-private final class WorkQueue: @unchecked Sendable {
+/// The outcome of each transfer, filled by the worker threads, and the first fatal error.
+private final class Outcomes: @unchecked Sendable {
     private let lock = NSLock()
-    private var next = 0
-    private let count: Int
-    private(set) var outcomes: [TransferOutcome?]
+    private var stored: [TransferOutcome?]
+    private var firstFatal: Error?
 
-    init(count: Int) { self.count = count; outcomes = Array(repeating: nil, count: count) }
+    init(count: Int) { stored = Array(repeating: nil, count: count) }
 
-    func take() -> Int? {
-        lock.lock(); defer { lock.unlock() }
-        guard next < count else { return nil }
-        next += 1
-        return next - 1
+    var values: [TransferOutcome?] { lock.lock(); defer { lock.unlock() }; return stored }
+    var fatal: Error? { lock.lock(); defer { lock.unlock() }; return firstFatal }
+
+    func record(_ i: Int, _ o: TransferOutcome, fatal: Error?) {
+        lock.lock(); stored[i] = o
+        if firstFatal == nil { firstFatal = fatal }
+        lock.unlock()
     }
-
-    func record(_ i: Int, _ o: TransferOutcome) { lock.lock(); outcomes[i] = o; lock.unlock() }
 }

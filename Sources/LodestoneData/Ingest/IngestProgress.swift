@@ -1,24 +1,21 @@
 import Foundation
 import LodestoneBase
+import LodestoneStorage
 import Logging
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// Progress of an ingest run. On a terminal: a block redrawn twice a second with one line per running
-/// transfer (bytes, rate, ETA) and a totals line. Otherwise: plain log lines when transfers start and end,
-/// and a totals line every 30 seconds.
+/// Progress of an ingest run, printed through `ProgressPrinter`: on a terminal one self-overwriting line
+/// (totals, then each running transfer's share), refreshed twice a second; otherwise plain log lines when
+/// transfers start and end, and the totals line every 30 seconds.
 public final class IngestProgress: @unchecked Sendable {
     struct Active { var name: String; var bytes: Int64; var total: Int64?; var start: Date }
     let logger: Logger
     let interactive: Bool
     private let lock = NSLock()
+    private let printer = ProgressPrinter(interval: 30)
     private var active: [String: Active] = [:]
     private var doneObjects = 0, totalObjects = 0
     private var doneBytes: Int64 = 0, plannedBytes: Int64 = 0
     private var started = Date()
-    private var drawnLines = 0
-    private var ticker: Thread?
     private var running = false
 
     public init(logger: Logger, interactive: Bool = isatty(STDERR_FILENO) == 1) {
@@ -29,22 +26,20 @@ public final class IngestProgress: @unchecked Sendable {
         lock.lock()
         totalObjects = total; plannedBytes = bytes; started = Date(); running = true
         lock.unlock()
-        let t = Thread { [self] in
-            var lastLog = Date()
+        Thread { [self] in
             while true {
                 Thread.sleep(forTimeInterval: 0.5)
                 lock.lock(); let go = running; lock.unlock()
                 guard go else { break }
-                if interactive { draw() } else if Date().timeIntervalSince(lastLog) >= 30 { lastLog = Date(); logger.info("\(totalsLine())") }
+                printLine()
             }
-        }
-        ticker = t
-        t.start()
+        }.start()
     }
 
     func end() {
         lock.lock(); running = false; lock.unlock()
-        if interactive { draw(final: true) }
+        if interactive { printLine(force: true) }
+        printer.finishLine()
     }
 
     func started(_ t: PlannedTransfer) {
@@ -69,8 +64,14 @@ public final class IngestProgress: @unchecked Sendable {
         case .alreadyPresent(let b):
             if !interactive { logger.info("skip  \(t.name): already in the store (\(formatBytes(b)))") }
         case .failed(let reason):
+            printer.finishLine()
             logger.error("FAILED \(t.name): \(reason)")
         }
+    }
+
+    private func printLine(force: Bool = false) {
+        let line = interactive ? totalsLine() + activeShares() : totalsLine()
+        printer.update(line: line, force: force)
     }
 
     private func totalsLine() -> String {
@@ -86,28 +87,13 @@ public final class IngestProgress: @unchecked Sendable {
         return line
     }
 
-    private func draw(final: Bool = false) {
-        lock.lock()
-        var lines: [String] = []
-        for a in active.values.sorted(by: { $0.start < $1.start }) {
-            let secs = max(Date().timeIntervalSince(a.start), 1e-3)
-            let rate = Double(a.bytes) / secs
-            var l = "  \(a.name.prefix(48)): \(formatBytes(a.bytes))"
-            if let t = a.total, t > 0 {
-                l += " / \(formatBytes(t)) (\(Int(Double(a.bytes) * 100 / Double(t)))%)"
-                if rate > 0 { l += ", ETA \(formatDuration(Double(t - a.bytes) / rate))" }
-            }
-            l += ", \(formatRate(rate))"
-            lines.append(l)
+    /// ` | name 42%, other 3.1 MB`: the running transfers, oldest first, kept short for one terminal line.
+    private func activeShares() -> String {
+        lock.lock(); defer { lock.unlock() }
+        let shares = active.values.sorted { $0.start < $1.start }.map { a -> String in
+            if let t = a.total, t > 0 { return "\(a.name.prefix(24)) \(Int(Double(a.bytes) * 100 / Double(t)))%" }
+            return "\(a.name.prefix(24)) \(formatBytes(a.bytes))"
         }
-        lock.unlock()
-        lines.append(totalsLine())
-        var out = ""
-        if drawnLines > 0 { out += "\u{1B}[\(drawnLines)A" }
-        for l in lines { out += "\u{1B}[2K" + l + "\n" }
-        for _ in lines.count..<max(lines.count, drawnLines) { out += "\u{1B}[2K\n" }
-        drawnLines = max(lines.count, drawnLines)
-        if final { drawnLines = 0 }
-        FileHandle.standardError.write(Data(out.utf8))
+        return shares.isEmpty ? "" : " | " + shares.joined(separator: ", ")
     }
 }

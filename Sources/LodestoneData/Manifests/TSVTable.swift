@@ -1,14 +1,5 @@
 import Foundation
-
-/// A manifest problem, reported as one line naming the file, line and column.
-public struct ManifestError: Error, CustomStringConvertible, Equatable {
-    public var file: String
-    public var line: Int
-    /// A column name (`Download link`) or a character position (`col 17`).
-    public var column: String
-    public var message: String
-    public var description: String { "\(file):\(line): column \(column): \(message)" }
-}
+import LodestoneBase
 
 /// A tab-separated table read the way pandas `read_csv(sep='\t')` reads the original manifests:
 /// the first record is the header; a field that starts with `"` is quoted, may hold tabs and newlines,
@@ -22,13 +13,19 @@ public struct TSVTable {
         var records: [(line: Int, fields: [String])] = []
         var fields: [String] = []
         var field = ""
-        var line = 1, col = 1
+        var line = 1
         var recordLine = 1
-        var inQuotes = false, quoteLine = 0, quoteCol = 0
+        var inQuotes = false, quoteLine = 0, quoteField = 0
         var atFieldStart = true
         var chars = Array(text.unicodeScalars)
         if chars.first == "\u{FEFF}" { chars.removeFirst() }
         var i = 0
+
+        /// The header's name for field `index` of the current record, once the header is read.
+        func columnName(_ index: Int) -> String? {
+            guard let header = records.first?.fields, index < header.count else { return nil }
+            return header[index].trimmingCharacters(in: .whitespaces)
+        }
 
         func endRecord() {
             fields.append(field); field = ""
@@ -40,23 +37,23 @@ public struct TSVTable {
             let c = chars[i]
             if inQuotes {
                 if c == "\"" {
-                    if i + 1 < chars.count && chars[i + 1] == "\"" { field.unicodeScalars.append("\""); i += 2; col += 2; continue }
+                    if i + 1 < chars.count && chars[i + 1] == "\"" { field.unicodeScalars.append("\""); i += 2; continue }
                     inQuotes = false
                     // After the closing quote only a separator or the end of the record may follow.
                     if i + 1 < chars.count && !["\t", "\n", "\r"].contains(chars[i + 1]) {
-                        throw ManifestError(file: file, line: line, column: "\(col + 1)",
-                                            message: "unexpected character after closing quote")
+                        throw InputError(file: file, line: line, field: columnName(fields.count),
+                                         reason: "unexpected character after closing quote")
                     }
                 } else {
                     field.unicodeScalars.append(c)
-                    if c == "\n" { line += 1; col = 0 }
+                    if c == "\n" { line += 1 }
                 }
-                i += 1; col += 1
+                i += 1
                 continue
             }
             switch c {
             case "\"" where atFieldStart:
-                inQuotes = true; quoteLine = line; quoteCol = col
+                inQuotes = true; quoteLine = line; quoteField = fields.count
                 atFieldStart = false
             case "\t":
                 fields.append(field); field = ""; atFieldStart = true
@@ -64,25 +61,25 @@ public struct TSVTable {
                 break
             case "\n", "\r":
                 endRecord(); atFieldStart = true
-                line += 1; col = 0; recordLine = line
+                line += 1; recordLine = line
             default:
                 field.unicodeScalars.append(c); atFieldStart = false
             }
-            i += 1; col += 1
+            i += 1
         }
         if inQuotes {
-            throw ManifestError(file: file, line: quoteLine, column: "\(quoteCol)", message: "unterminated quoted field")
+            throw InputError(file: file, line: quoteLine, field: columnName(quoteField),
+                             reason: "unterminated quote (opened on this line, never closed)")
         }
         if !field.isEmpty || !fields.isEmpty { endRecord() }
         guard let first = records.first else {
-            throw ManifestError(file: file, line: 1, column: "-", message: "empty file (expected a header line)")
+            throw InputError(file: file, reason: "empty file (expected a header line)")
         }
         let header = first.fields.map { $0.trimmingCharacters(in: .whitespaces) }
         var rows: [(line: Int, fields: [String])] = []
         for r in records.dropFirst() {
             if r.fields.count > header.count {
-                throw ManifestError(file: file, line: r.line, column: "\(header.count + 1)",
-                                    message: "expected \(header.count) fields, saw \(r.fields.count)")
+                throw InputError(file: file, line: r.line, reason: "expected \(header.count) fields, saw \(r.fields.count)")
             }
             rows.append((r.line, r.fields + Array(repeating: "", count: header.count - r.fields.count)))
         }
@@ -92,8 +89,8 @@ public struct TSVTable {
     /// The index of a required column, or an error naming it.
     public func column(_ name: String, file: String) throws -> Int {
         guard let i = header.firstIndex(of: name) else {
-            throw ManifestError(file: file, line: 1, column: name,
-                                message: "missing column (header has: \(header.joined(separator: ", ")))")
+            throw InputError(file: file, line: 1, field: name,
+                             reason: "missing column (header has: \(header.joined(separator: ", ")))")
         }
         return i
     }

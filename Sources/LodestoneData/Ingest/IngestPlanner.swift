@@ -1,25 +1,6 @@
 import Foundation
-
-/// One object to bring into the store.
-public struct PlannedTransfer: Sendable, Equatable {
-    /// Manifest Name, or `<folder>/<file>` for Hub repo files (what `--only` matches).
-    public var name: String
-    public var source: DataSource
-    /// Store key: `data/<Name>.json.gz` or `data/<folder>/<file>.json.gz`.
-    public var key: String
-    public var size: Int64?
-    public var sha256: String?
-    /// Sent with the download (the Hub token); never printed.
-    public var headers: [String] = []
-}
-
-/// What 01-dataloading will do: transfers, rows skipped for want of a link, and planning failures
-/// (a repo listing that failed, a listed path that escapes its folder).
-public struct IngestPlan: Sendable {
-    public var transfers: [PlannedTransfer] = []
-    public var skipped: [(name: String, reason: String)] = []
-    public var failures: [(name: String, reason: String)] = []
-}
+import LodestoneBase
+import LodestoneStorage
 
 public enum IngestPlanner {
     /// A local source's size is known up front (an HTTP one only when the transfer starts).
@@ -90,9 +71,26 @@ public enum IngestPlanner {
             }
         }
         let unknown = wanted.subtracting(matched).sorted()
-        if !unknown.isEmpty {
-            throw StorageError.badURL(unknown.joined(separator: ", "), reason: "--only names that match no manifest row, repo or repo file")
-        }
+        if !unknown.isEmpty { throw UnmatchedOnly(names: unknown, manifests: manifests) }
         return plan
+    }
+}
+
+/// `--only` names that match nothing: says so, and shows what could be matched.
+public struct UnmatchedOnly: Error, CustomStringConvertible {
+    public var names: [String]
+    var candidates: [String]
+
+    init(names: [String], manifests: Manifests) {
+        self.names = names
+        candidates = manifests.datasets.map(\.name) + manifests.repos.flatMap { [$0.folder, $0.repo] }
+    }
+
+    public var description: String {
+        let shown = candidates.prefix(8).joined(separator: ", ")
+        let more = candidates.count > 8 ? ", … (\(candidates.count) in all)" : ""
+        return "--only \(names.joined(separator: " ")): no manifest row, repo or repo file matches "
+            + "\(names.count == 1 ? "this name" : "these names"); it can match dataset names, repo folders or repos "
+            + "(\(shown)\(more)) or <folder>/<file> of a repo"
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import LodestoneBase
+import LodestoneStorage
 
 public enum IngestText {
     /// `--dry-run` output: one line per transfer (name, source, destination, size if known), then skips.

@@ -1,4 +1,5 @@
 import Foundation
+import LodestoneBase
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +9,7 @@ public func openSource(_ source: DataSource, http: HTTPClient, headers: [String]
     switch source {
     case .file(let path):
         let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw StorageError.io(path: path, reason: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw FileSystemError.last(path: path, action: "cannot read") }
         return FileReader(fd: fd, path: path, range: nil)
     case .http(let url):
         return try http.openStream(HTTPRequest(url: url, headers: headers))

@@ -1,41 +1,6 @@
 import Foundation
-
-/// Where a dataset's bytes come from.
-public enum DataSource: Equatable, Sendable, CustomStringConvertible {
-    case http(String)
-    case file(String)
-
-    public var description: String {
-        switch self {
-        case .http(let u): return redactedURL(u)
-        case .file(let p): return p
-        }
-    }
-}
-
-/// One row of `GoogleSheets_datasets.tsv` / `HuggingFace_datasets.tsv`.
-public struct DatasetRow: Equatable, Sendable {
-    public var name: String
-    public var description: String
-    /// `Size (#Pairs)`, thousands separators removed; nil when empty.
-    public var pairs: Int64?
-    /// nil when the link is unknown (empty): the row is skipped, not failed.
-    public var source: DataSource?
-    public var manifest: String
-    public var line: Int
-}
-
-/// One row of `HuggingFace_repos.tsv`: a Hub dataset repo pulled file by file.
-public struct HubRepoRow: Equatable, Sendable {
-    public var repo: String
-    public var revision: String
-    /// File-name stems left out: `security` drops `security.stackexchange.com.jsonl.gz`.
-    public var exclude: [String]
-    /// Folder under `data/` in the store (default: the repo's name).
-    public var folder: String
-    public var manifest: String
-    public var line: Int
-}
+import LodestoneBase
+import LodestoneStorage
 
 /// The manifests found in one directory.
 public struct Manifests: Sendable {
@@ -49,6 +14,11 @@ public struct Manifests: Sendable {
 
     /// Reads whichever of the three manifests exist in `directory`; at least one must.
     public static func load(directory: URL) throws -> Manifests {
+        let expected = (datasetFiles + [repoFile]).joined(separator: ", ")
+        guard Directory.exists(directory.path) else {
+            let what = FileManager.default.fileExists(atPath: directory.path) ? "is not a directory" : "does not exist"
+            throw InputError(file: directory.path, reason: "manifests directory \(what) (expected one holding \(expected))")
+        }
         var result = Manifests()
         var seen: [String: String] = [:]  // Name → "file:line" of its first row
         for name in datasetFiles {
@@ -57,8 +27,8 @@ public struct Manifests: Sendable {
             result.files.append(url.path)
             for row in try readDatasets(url) {
                 if let first = seen[row.name] {
-                    throw ManifestError(file: row.manifest, line: row.line, column: "Name",
-                                        message: "duplicate Name '\(row.name)' (first at \(first))")
+                    throw InputError(file: row.manifest, line: row.line, field: "Name",
+                                     reason: "duplicate Name '\(row.name)' (first at \(first))")
                 }
                 seen[row.name] = "\(row.manifest):\(row.line)"
                 result.datasets.append(row)
@@ -70,18 +40,16 @@ public struct Manifests: Sendable {
             result.repos = try readRepos(repoURL)
         }
         if result.files.isEmpty {
-            throw ManifestError(file: directory.path, line: 0, column: "-",
-                                message: "no manifest found (expected \((datasetFiles + [repoFile]).joined(separator: ", ")))")
+            throw InputError(file: directory.path, reason: "holds none of the manifests \(expected)")
         }
         return result
     }
 
     static func readText(_ url: URL) throws -> String {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw ManifestError(file: url.path, line: 0, column: "-", message: "cannot read file")
-        }
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch { throw InputError(file: url.path, reason: "cannot read: \(describe(error))") }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw ManifestError(file: url.path, line: 0, column: "-", message: "not UTF-8 text")
+            throw InputError(file: url.path, reason: "not UTF-8 text")
         }
         return text
     }
@@ -102,7 +70,7 @@ public struct Manifests: Sendable {
             var pairs: Int64?
             if !sizeText.isEmpty {
                 guard let v = Int64(sizeText) ?? Double(sizeText).flatMap({ $0 >= 0 && $0 < 1e18 && $0 == $0.rounded() ? Int64($0) : nil }) else {
-                    throw ManifestError(file: file, line: line, column: "Size (#Pairs)", message: "not a number: '\(f[sizeCol])'")
+                    throw InputError(file: file, line: line, field: "Size (#Pairs)", reason: "not a number: '\(f[sizeCol])'")
                 }
                 pairs = v
             }
@@ -127,13 +95,13 @@ public struct Manifests: Sendable {
             let parts = repo.split(separator: "/", omittingEmptySubsequences: false)
             guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }),
                   !repo.contains(where: { $0.isWhitespace }) else {
-                throw ManifestError(file: file, line: line, column: "Repo", message: "expected owner/name, got '\(repo)'")
+                throw InputError(file: file, line: line, field: "Repo", reason: "expected owner/name, got '\(repo)'")
             }
             let revision = revCol.map { f[$0].trimmingCharacters(in: .whitespaces) } ?? ""
             let folder = folderCol.map { f[$0].trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } ?? String(parts[1])
             try checkName(folder, file: file, line: line, column: "Folder")
             guard seen.insert(folder).inserted else {
-                throw ManifestError(file: file, line: line, column: "Folder", message: "duplicate folder '\(folder)'")
+                throw InputError(file: file, line: line, field: "Folder", reason: "duplicate folder '\(folder)'")
             }
             let exclude = exCol.map { f[$0].split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\n" }).map(String.init) } ?? []
             rows.append(HubRepoRow(repo: repo, revision: revision.isEmpty ? "main" : revision, exclude: exclude,
@@ -144,9 +112,9 @@ public struct Manifests: Sendable {
 
     /// A Name becomes part of a store key, so it must be one plain path component.
     static func checkName(_ name: String, file: String, line: Int, column: String) throws {
-        if name.isEmpty { throw ManifestError(file: file, line: line, column: column, message: "empty") }
+        if name.isEmpty { throw InputError(file: file, line: line, field: column, reason: "empty") }
         if name == "." || name == ".." || name.contains("/") || name.contains("\\") || name.contains(where: { $0.isNewline || $0 == "\t" }) {
-            throw ManifestError(file: file, line: line, column: column, message: "'\(name)' is not a plain name (no '/', '..', tabs or newlines)")
+            throw InputError(file: file, line: line, field: column, reason: "'\(name)' is not a plain name (no '/', '..', tabs or newlines)")
         }
     }
 
@@ -154,8 +122,8 @@ public struct Manifests: Sendable {
     static func parseLink(_ raw: String, base: URL, file: String, line: Int) throws -> DataSource? {
         let link = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         if link.isEmpty { return nil }
-        func bad(_ why: String) -> ManifestError {
-            ManifestError(file: file, line: line, column: "Download link", message: "bad URL '\(redactedURL(link))': \(why)")
+        func bad(_ why: String) -> InputError {
+            InputError(file: file, line: line, field: "Download link", reason: "bad URL '\(redactedURL(link))': \(why)")
         }
         if link.contains(where: { $0.isWhitespace }) { throw bad("contains whitespace") }
         let lower = link.lowercased()
