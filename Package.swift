@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["LodestoneCore", "LodestoneCLI"], exclude: ["Servers"], swiftSettings: swiftSettings),
         .testTarget(name: "DataTests", dependencies: ["LodestoneCore"], swiftSettings: swiftSettings),
         .testTarget(name: "ConformanceTests", dependencies: ["LodestoneCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "ModelTests", dependencies: ["LodestoneCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "ModelTests", dependencies: ["LodestoneCore"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "TrainingTests", dependencies: ["LodestoneCore", "LodestoneCLI"], swiftSettings: swiftSettings),
     ]
 )

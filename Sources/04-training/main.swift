@@ -86,7 +86,7 @@ struct Training: ParsableCommand {
         for (path, set) in evalSets { log.info("eval: \(path): \(Evaluation.summary(set))") }
 
         // 4. The data: every file of data_records.json, weighted by its records.
-        let dataStore = try store.open()
+        let dataStore = try store.open(create: false)   // the data 01 wrote: a mistyped --store is an error, not a new directory
         let files = try loadDataFiles(store: dataStore, recordsFile: URL(fileURLWithPath: records))
         log.info("data: \(files.count) files, \(files.map(\.records).reduce(0, +)) records in \(dataStore)")
 
@@ -147,6 +147,10 @@ struct Training: ParsableCommand {
     /// return: the encoder holds the weights, and a second copy would double the model's memory.
     func loadModel(_ hp: TrainingConfig) throws -> (EncoderTrainer, WordPieceTokenizer, Int) {
         let directory = try SentenceTransformerDirectory.read(URL(fileURLWithPath: model))
+        // The trainer's loss runs through the fused mean pooling and L2 normalization (what 03 writes).
+        guard directory.pooling.isNormalizedMean else {
+            throw InputError(file: model, reason: "pools by \(directory.pooling.modes.map(\.rawValue).joined(separator: "+"))\(directory.pooling.normalize ? "" : " without Normalize"); training supports mean pooling with Normalize only")
+        }
         return (try EncoderTrainer(directory: directory, config: hp), directory.tokenizer, directory.maxSeqLength)
     }
 

@@ -21,11 +21,23 @@ struct ModelOptions: ParsableArguments {
     var maxSeqLength: Int?
     @Option(help: "OpenBLAS threads (default: OPENBLAS_NUM_THREADS or all cores).")
     var threads: Int?
+    @Option(help: "Prepend the model's prompt of this name (config_sentence_transformers.json's prompts) to each text; default: its default_prompt_name, if any.")
+    var promptName: String?
+    @Option(help: "Prepend this text to each text instead (\"\" for no prompt at all).")
+    var prompt: String?
 
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
         if let maxSeqLength, maxSeqLength < 2 { throw ValidationError("--max-seq-length must be at least 2") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if promptName != nil && prompt != nil { throw ValidationError("give --prompt-name or --prompt, not both") }
+    }
+
+    /// The prompt these flags ask for (the model's default when neither is given).
+    var promptChoice: SentenceModel.Prompt {
+        if let promptName { return .named(promptName) }
+        if let prompt { return prompt.isEmpty ? .none : .text(prompt) }
+        return .modelDefault
     }
 
     func load() throws -> SentenceModel {
@@ -56,11 +68,14 @@ struct Encode: ParsableCommand {
             let model = try options.load()
             log.info("model \(options.model): \(model.config.isMosaic ? "MosaicBERT" : "BERT"), \(model.config.layers) layers, dim \(model.dimension), max_seq_length \(model.maxSeqLength)")
             // 4. Tokenize and embed, longest texts first in batches, results back in input order.
+            let prompt = try model.promptText(options.promptChoice)
+            if !prompt.isEmpty { log.info("prompt: \"\(prompt)\"\(model.pooling.includePrompt ? "" : " (left out of the pooling)")") }
             let start = DispatchTime.now()
-            let tokenized = model.tokenize(texts)
+            let tokenized = model.tokenize(texts, prompt: prompt)
             let tokenizeSeconds = elapsed(since: start)
             var reported = 0
-            let embeddings = try model.embed(tokenized: tokenized, batchSize: options.batchSize) { done in
+            let embeddings = try model.embed(tokenized: tokenized, batchSize: options.batchSize,
+                                             skip: model.pooling.includePrompt ? 0 : model.promptLength(prompt)) { done in
                 if done * 10 / texts.count > reported * 10 / texts.count || done == texts.count {
                     log.info("embedded \(done)/\(texts.count) texts"); reported = done
                 }
@@ -183,7 +198,8 @@ struct Search: ParsableCommand {
             if let queryMatrix, queryMatrix.dimension != dimension {
                 throw InputError(file: queryMatrix.path, field: "shape", reason: "embeddings of dimension \(queryMatrix.dimension), the corpus's is \(dimension)")
             }
-            let queryVectors = queryMatrix == nil ? try model!.embed(queryTexts, batchSize: options.batchSize).flatMap { $0 } : []
+            let queryVectors = queryMatrix == nil
+                ? try model!.embed(queryTexts, batchSize: options.batchSize, prompt: options.promptChoice).flatMap { $0 } : []
             let queryCount = queryMatrix?.rows ?? queryTexts.count
             guard queryCount > 0 else { throw InputError(file: queries ?? queryEmbeddings ?? "--query", reason: "no queries") }
             // 3. Exact top-k over the whole corpus, block by block.

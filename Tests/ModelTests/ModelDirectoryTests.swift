@@ -65,13 +65,15 @@ final class ModelDirectoryTests: XCTestCase {
         }
     }
 
-    func testNonMeanPoolingAndMissingWeightsAreRefused() throws {
+    func testOtherPoolingIsReadAndMissingWeightsAreRefused() throws {
         let root = try temporaryDirectory("stdir"); defer { try? FileManager.default.removeItem(at: root) }
         let out = root.appendingPathComponent("model")
         try makeDirectory().write(to: out)
         let pooling = out.appendingPathComponent("1_Pooling/config.json")
         try Data(#"{"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}"#.utf8).write(to: pooling)
-        XCTAssertThrowsError(try SentenceTransformerDirectory.read(out)) { XCTAssertTrue("\($0)".contains("pooling_mode_mean_tokens"), "\($0)") }
+        XCTAssertEqual(try SentenceTransformerDirectory.read(out).pooling.modes, [.cls])
+        try Data(#"{"pooling_mode": "median"}"#.utf8).write(to: pooling)
+        XCTAssertThrowsError(try SentenceTransformerDirectory.read(out)) { XCTAssertTrue("\($0)".contains("field 'pooling_mode': unknown mode 'median'"), "\($0)") }
         try FileManager.default.removeItem(at: pooling)
         try FileManager.default.removeItem(at: out.appendingPathComponent("model.safetensors"))
         XCTAssertThrowsError(try SentenceTransformerDirectory.read(out)) { XCTAssertTrue("\($0)".contains("no model.safetensors"), "\($0)") }

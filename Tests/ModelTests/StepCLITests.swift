@@ -88,6 +88,13 @@ final class StepCLITests: XCTestCase {
         XCTAssertFalse(r.output.contains("field '-'"), r.output)
     }
 
+    func testUnknownPromptNameIsOneLine() throws {
+        let input = try write("a text\n", "texts.txt")
+        let r = try runStep("05-embed", ["--model", mosaicTiny.path, "--input", input.path, "--output",
+                                         root.appendingPathComponent("o.npy").path, "--prompt-name", "query"])
+        assertOneLineFailure(r, mentioning: ["no prompt named 'query'"])
+    }
+
     // MARK: CRLF inputs (defect 4)
 
     func testCRLFTextsAndPairsReadLineByLine() throws {
