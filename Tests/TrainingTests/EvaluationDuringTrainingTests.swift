@@ -5,12 +5,7 @@ import XCTest
 /// `04-training --eval`: the model is scored after every succeeded epoch (never a failed one), the rows survive a
 /// kill and resume exactly once, the plot shows them, and the summary names the best epoch.
 final class EvaluationDuringTrainingTests: XCTestCase {
-    var config: TrainingConfig {
-        var c = TrainingConfig()
-        c.batchSize = 4; c.maxSeqLength = 16; c.cycles = 1; c.chunks = 2; c.epochs = 2; c.stepsPerEpoch = 3
-        c.learningRate = 0.05; c.warmupSteps = 2; c.seed = 42; c.stallTimeout = 30
-        return c
-    }
+    var config: TrainingConfig { tinySchedule }
 
     /// A score that moves with the parameters, so each epoch's row is its own.
     static func score(_ model: ToyModel) -> [EvaluationResult] {

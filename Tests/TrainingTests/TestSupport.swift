@@ -104,3 +104,11 @@ func temporaryDirectory(_ name: String = "training") -> URL {
     try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
+
+/// 1 cycle × 2 chunks × 2 epochs × 3 steps = 12 steps of batch 4: the trainer tests' schedule.
+var tinySchedule: TrainingConfig {
+    var c = TrainingConfig()
+    c.batchSize = 4; c.maxSeqLength = 16; c.cycles = 1; c.chunks = 2; c.epochs = 2; c.stepsPerEpoch = 3
+    c.learningRate = 0.05; c.warmupSteps = 2; c.seed = 42; c.stallTimeout = 30
+    return c
+}

@@ -8,12 +8,7 @@ import LodestoneCLI
 
 /// The trainer loop on a toy model and a corpus built here: 1 cycle × 2 chunks × 2 epochs × 3 steps = 12 steps.
 final class TrainerTests: XCTestCase {
-    var tiny: TrainingConfig {
-        var c = TrainingConfig()
-        c.batchSize = 4; c.maxSeqLength = 16; c.cycles = 1; c.chunks = 2; c.epochs = 2; c.stepsPerEpoch = 3
-        c.learningRate = 0.05; c.warmupSteps = 2; c.seed = 42; c.stallTimeout = 30
-        return c
-    }
+    var tiny: TrainingConfig { tinySchedule }
 
     struct Run {
         let trainer: Trainer
