@@ -3,7 +3,8 @@
 //        fresh random init from a config file) and the bert-base-uncased tokenizer (Hub or directory).
 // Writes a sentence-transformers directory (default models/mosaic-bert-base-4096): config.json with Lodestone's
 //        edits, model.safetensors without the MLM head, tokenizer files, modules.json (Transformer → mean
-//        Pooling → Normalize), sentence_bert_config.json, 1_Pooling/config.json, 2_Normalize/.
+//        Pooling → Normalize), sentence_bert_config.json, 1_Pooling/config.json, 2_Normalize/, and the Python
+//        modules config.json's auto_map names (configuration_/modeling_mosaic_bert.py, trust_remote_code=True).
 // Rerunning is safe: the output is written atomically and durably, an existing model is only verified unless
 // --force, and nothing but an empty directory or a model directory is ever replaced.
 import ArgumentParser

@@ -1,5 +1,6 @@
 // The encoder's hyperparameters from a Hugging Face config.json. MosaicBERT and classic BERT share the
-// field names; MosaicBERT is recognised by `alibi_starting_size` or an auto_map pointing at bert_layers.
+// field names; MosaicBERT is recognised by `alibi_starting_size` or an auto_map pointing at bert_layers
+// (upstream's modules) or modeling_mosaic_bert (ours, see PythonModeling).
 // The raw JSON object is kept so that tools can edit a field and write the file back unchanged otherwise.
 import Foundation
 import LodestoneBase
@@ -49,7 +50,8 @@ public struct EncoderConfig {
         }
         raw = obj
         let autoMap = (obj["auto_map"] as? [String: Any])?.values.compactMap { $0 as? String } ?? []
-        isMosaic = obj["alibi_starting_size"] != nil || autoMap.contains { $0.hasPrefix("bert_layers.") }
+        isMosaic = obj["alibi_starting_size"] != nil
+            || autoMap.contains { $0.hasPrefix("bert_layers.") || PythonModeling.autoMap.values.contains($0) }
         hidden = try int("hidden_size")
         layers = try int("num_hidden_layers")
         heads = try int("num_attention_heads")

@@ -1,7 +1,8 @@
 // A sentence-transformers model directory, read and written exactly as Python's library lays it out:
 //   config.json, model.safetensors, vocab.txt, tokenizer_config.json, special_tokens_map.json,
 //   modules.json (Transformer → Pooling(mean) → Normalize), sentence_bert_config.json,
-//   config_sentence_transformers.json, 1_Pooling/config.json, 2_Normalize/.
+//   config_sentence_transformers.json, 1_Pooling/config.json, 2_Normalize/; for MosaicBERT also its Python
+//   modules (PythonModeling), which config.json's auto_map names, for `trust_remote_code=True`.
 // Writes stage a hidden sibling directory, fsync it and rename it into place (LodestoneBase's
 // Directory.writeAtomically), so a reader never sees half a model and a power loss never leaves one; only an
 // empty directory or a model directory is ever replaced.
@@ -105,7 +106,10 @@ public struct SentenceTransformerDirectory {
     }
 
     private func writeFiles(into dir: URL) throws {
-        try AtomicFile.write(try config.jsonData(), to: dir.appendingPathComponent("config.json"), durable: false)
+        // MosaicBERT loads in Python through our modules; classic BERT through stock transformers.
+        try writeJSON(config.isMosaic ? PythonModeling.configForPython(config) : config.raw,
+                      dir.appendingPathComponent("config.json"))
+        if config.isMosaic { try PythonModeling.write(into: dir) }
         try SafeTensors.write(withoutPretrainingHead(weights).kept, to: dir.appendingPathComponent("model.safetensors"),
                               metadata: ["format": "pt"], durable: false)
         try AtomicFile.write(Data((tokenizer.vocabulary.tokens.joined(separator: "\n") + "\n").utf8),

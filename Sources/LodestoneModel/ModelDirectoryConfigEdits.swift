@@ -20,7 +20,7 @@ public struct ConfigChange: CustomStringConvertible {
 }
 
 /// The published lodestone-base-4096-v1 config changes: longer ALiBi table, no attention dropout,
-/// loadable as a plain BertModel (AutoModel) with the fast tokenizer.
+/// loadable with AutoModel (through our modules, see PythonModeling) and the fast tokenizer.
 public func lodestoneConfigEdits(_ raw: [String: Any], alibiStartingSize: Int) -> (raw: [String: Any], changes: [ConfigChange]) {
     var out = raw
     var changes: [ConfigChange] = []
@@ -32,10 +32,10 @@ public func lodestoneConfigEdits(_ raw: [String: Any], alibiStartingSize: Int) -
     }
     set("alibi_starting_size", alibiStartingSize)
     set("attention_probs_dropout_prob", 0.0)
-    set("architectures", ["BertModel"])
-    var autoMap = raw["auto_map"] as? [String: Any] ?? [:]
-    autoMap["AutoModel"] = "bert_layers.BertModel"
-    set("auto_map", autoMap)
+    // Our Python modules replace upstream's (bert_layers.py needs Triton and is not shipped): auto_map names
+    // only what the directory writer puts beside config.json.
+    set("architectures", [PythonModeling.architecture])
+    set("auto_map", PythonModeling.autoMap)
     set("tokenizer_class", "BertTokenizerFast")
     return (out, changes)
 }
