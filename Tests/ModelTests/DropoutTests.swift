@@ -1,6 +1,7 @@
 // Dropout: the kernels' statistics (fraction dropped, expectation, bits) with bounds of 6 standard deviations
 // on deterministic streams, finite-difference checks with fixed masks, p = 0 bitwise equal to no dropout,
-// and inference untouched by training with dropout.
+// and inference untouched by training with dropout. (The whole encoder's finite-difference checks with dropout
+// are in EncoderGradientTests.)
 import Foundation
 import XCTest
 @testable import LodestoneCore
@@ -246,32 +247,4 @@ final class EncoderDropoutTests: XCTestCase {
         XCTAssertEqual(try enc.embed(columns[0]), before)
         XCTAssertEqual(try enc.embed(columns[0]), try enc.embed(columns[0]))
     }
-
-    /// The whole encoder's backward with every dropout site on and a fixed seed (fixed masks).
-    func checkWholeModel(mosaic: Bool) throws {
-        let enc = SentenceEncoder(config: config(mosaic: mosaic), randomSeed: 7)
-        for e in enc.layout.entries where e.shape.count == 1 {
-            for i in 0..<e.count { enc.parameters[e.offset + i] += 0.3 * Float(sin(Double(e.offset + i))) }
-        }
-        let rates = DropoutRates(hidden: 0.2, attention: 0.25), seed: UInt64 = 2024
-        let trainer = EncoderTrainer(encoder: enc, dropout: rates)
-        let r = try trainer.computeGradients(columns: columns, dropoutSeed: seed)
-        XCTAssertNotEqual(r.loss, try EncoderTrainer(encoder: enc).computeGradients(columns: columns).loss, "dropout is on")
-        let analytic = Array(UnsafeBufferPointer(start: trainer.gradients, count: enc.parameterCount))
-        let probe = EncoderTrainer(encoder: enc, dropout: rates)
-        for e in enc.layout.entries {
-            var values = Array(UnsafeBufferPointer(start: enc.parameters + e.offset, count: e.count))
-            let original = values
-            checkGradient("\(mosaic ? "mosaic" : "bert") with dropout \(e.name)", values: &values,
-                          analytic: Array(analytic[e.offset..<(e.offset + e.count)]), eps: 1e-3, abs: 2e-3, rel: 3e-2,
-                          samples: 6) { v in
-                v.withUnsafeBufferPointer { (enc.parameters + e.offset).update(from: $0.baseAddress!, count: e.count) }
-                return Double(try! probe.computeGradients(columns: self.columns, dropoutSeed: seed).loss)
-            }
-            original.withUnsafeBufferPointer { (enc.parameters + e.offset).update(from: $0.baseAddress!, count: e.count) }
-        }
-    }
-
-    func testMosaicBackwardWithDropoutMatchesFiniteDifferences() throws { try checkWholeModel(mosaic: true) }
-    func testBertBackwardWithDropoutMatchesFiniteDifferences() throws { try checkWholeModel(mosaic: false) }
 }
