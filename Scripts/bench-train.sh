@@ -5,9 +5,12 @@
 # (6 × non-embedding parameters × tokens / time) next to cblas_sgemm (torch.mm) GFLOP/s measured in the same process.
 # The CPU-time ratio (process user+system seconds over the timed steps) is printed too: on a machine shared
 # with other jobs, wall-clock ratios swing with the load while CPU time tracks the work each side does.
+# Each model runs once per dropout setting (DROPOUTS: "off", or "H,A" = hidden H, attention A; the original
+# trains with hidden 0.1, attention 0), and the Swift step's cost of dropout over "off" is printed last.
 #
 # Usage: Scripts/bench-train.sh            (MosaicBERT-base: 16 pairs × 128 tokens; small: 32 pairs × 64 tokens)
-# Env:   THREADS (2), STEPS_BASE (3), STEPS_SMALL (5), MODELS ("base small"),
+# Env:   THREADS (2), STEPS_BASE (3), STEPS_SMALL (5), MODELS ("base small"), DROPOUTS ("off 0.1,0 0.1,0.1"),
+#        TORCH (1; 0 runs the Swift side only),
 #        LODESTONE_BENCH_VENV (.build/bench-venv; torch is installed there from PyPI, or a local CPU wheel
 #        found through pip's find-links).
 set -euo pipefail
@@ -16,11 +19,13 @@ THREADS=${THREADS:-2}
 STEPS_BASE=${STEPS_BASE:-3}
 STEPS_SMALL=${STEPS_SMALL:-5}
 MODELS=${MODELS:-"base small"}
+DROPOUTS=${DROPOUTS:-"off 0.1,0 0.1,0.1"}
+TORCH=${TORCH:-1}
 VENV=${LODESTONE_BENCH_VENV:-.build/bench-venv}
 export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
 
 # 1. PyTorch in a virtualenv (CPU build preferred when a local wheel is offered; otherwise PyPI's torch).
-if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
+if [ "$TORCH" != 0 ] && ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
   python3 -m venv "$VENV"
   cpu_wheel=$(ls /opt/wheels/torch-*+cpu-*.whl 2>/dev/null | head -1 || true)
   "$VENV/bin/pip" install -q numpy ${cpu_wheel:-torch}
@@ -32,16 +37,27 @@ BENCH=$(swift build -c release --show-bin-path)/lodestone-bench
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
-echo "bench-train: threads=$THREADS, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bench-train: threads=$THREADS, $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for model in $MODELS; do
   if [ "$model" = base ]; then batch=16 seq=128 steps=$STEPS_BASE; else batch=32 seq=64 steps=$STEPS_SMALL; fi
-  swift_line=$("$BENCH" --model "$model" --batch $batch --seq $seq --steps "$steps" --threads "$THREADS")
-  torch_line=$("$VENV/bin/python" Scripts/bench_train_torch.py --model "$model" --batch $batch --seq $seq --steps "$steps" --threads "$THREADS")
-  echo "$swift_line"
-  echo "$torch_line"
-  s=$(field pairs_per_s "$swift_line"); t=$(field pairs_per_s "$torch_line")
-  sc=$(field cpu_seconds "$swift_line"); tc=$(field cpu_seconds "$torch_line")
-  printf '%s: swift %.3f pairs/s (%s GFLOP/s, cblas_sgemm %s GFLOP/s) | pytorch %.3f pairs/s (%s GFLOP/s, torch.mm %s GFLOP/s) | ratio swift/pytorch %.2fx wall, %.2fx CPU time\n' \
-    "$model" "$s" "$(field gflops "$swift_line")" "$(field sgemm_gflops "$swift_line")" \
-    "$t" "$(field gflops "$torch_line")" "$(field mm_gflops "$torch_line")" "$(python3 -c "print($s/$t)")" "$(python3 -c "print($tc/$sc)")"
+  off_seconds= off_cpu=
+  costs=()
+  for dropout in $DROPOUTS; do
+    if [ "$dropout" = off ]; then hidden=0 attention=0; else hidden=${dropout%,*} attention=${dropout#*,}; fi
+    swift_line=$("$BENCH" --model "$model" --batch $batch --seq $seq --steps "$steps" --threads "$THREADS" --dropout "$hidden" --attention-dropout "$attention")
+    echo "$swift_line"
+    s=$(field pairs_per_s "$swift_line"); sc=$(field cpu_seconds "$swift_line"); ss=$(field seconds "$swift_line")
+    if [ "$dropout" = off ]; then off_seconds=$ss off_cpu=$sc
+    elif [ -n "$off_seconds" ]; then
+      costs+=("$(python3 -c "print(f'$model dropout hidden $hidden, attention $attention: swift step {$ss/$steps:.3f} s vs {$off_seconds/$steps:.3f} s off: {100*($ss/$off_seconds-1):+.1f}% wall, {100*($sc/$off_cpu-1):+.1f}% CPU time')")")
+    fi
+    [ "$TORCH" = 0 ] && continue
+    torch_line=$("$VENV/bin/python" Scripts/bench_train_torch.py --model "$model" --batch $batch --seq $seq --steps "$steps" --threads "$THREADS" --dropout "$hidden" --attention-dropout "$attention")
+    echo "$torch_line"
+    t=$(field pairs_per_s "$torch_line"); tc=$(field cpu_seconds "$torch_line")
+    printf '%s (dropout %s): swift %.3f pairs/s (%s GFLOP/s, cblas_sgemm %s GFLOP/s) | pytorch %.3f pairs/s (%s GFLOP/s, torch.mm %s GFLOP/s) | ratio swift/pytorch %.2fx wall, %.2fx CPU time\n' \
+      "$model" "$dropout" "$s" "$(field gflops "$swift_line")" "$(field sgemm_gflops "$swift_line")" \
+      "$t" "$(field gflops "$torch_line")" "$(field mm_gflops "$torch_line")" "$(python3 -c "print($s/$t)")" "$(python3 -c "print($tc/$sc)")"
+  done
+  for line in "${costs[@]}"; do echo "$line"; done
 done

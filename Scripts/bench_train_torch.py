@@ -1,7 +1,9 @@
 """PyTorch reference for Scripts/bench-train.sh: the same MosaicBERT training step as lodestone-bench
 (random init, word + token-type embeddings, fused Wqkv, ALiBi, post-LN, gated-GELU FFN, mean pooling,
 L2 normalization, MultipleNegativesRankingLoss scale 20, clip_grad_norm_ 1.0, AdamW with the no-decay rule),
-written the way upstream bert_layers.py computes attention in PyTorch. Prints one line in lodestone-bench's format."""
+written the way upstream bert_layers.py computes attention in PyTorch, with its dropout sites (--dropout P: after
+the embeddings' LayerNorm, after the attention output dense, after the gated activation; --attention-dropout Q on
+the attention probabilities). Prints one line in lodestone-bench's format."""
 import argparse, math, resource, time
 import torch
 import torch.nn as nn
@@ -19,9 +21,10 @@ def alibi_slopes(n):
 
 
 class Layer(nn.Module):
-    def __init__(self, h, a, i):
+    def __init__(self, h, a, i, p_hidden=0.0, p_attention=0.0):
         super().__init__()
         self.a, self.i = a, i
+        self.drop_hidden, self.drop_attention = nn.Dropout(p_hidden), nn.Dropout(p_attention)
         self.Wqkv = nn.Linear(h, 3 * h)
         self.dense = nn.Linear(h, h)
         self.ln1 = nn.LayerNorm(h, eps=1e-12)
@@ -36,20 +39,21 @@ class Layer(nn.Module):
         q = qkv[:, :, 0].permute(0, 2, 1, 3)
         k = qkv[:, :, 1].permute(0, 2, 3, 1)
         v = qkv[:, :, 2].permute(0, 2, 1, 3)
-        p = (torch.matmul(q, k) / math.sqrt(d) + bias).softmax(-1)
+        p = self.drop_attention((torch.matmul(q, k) / math.sqrt(d) + bias).softmax(-1))
         att = torch.matmul(p, v).permute(0, 2, 1, 3).reshape(b, l, h)
-        x = self.ln1(self.dense(att) + x)
+        x = self.ln1(self.drop_hidden(self.dense(att)) + x)
         g = self.gated_layers(x)
-        return self.layernorm(self.wo(F.gelu(g[..., : self.i]) * g[..., self.i :]) + x)
+        return self.layernorm(self.wo(self.drop_hidden(F.gelu(g[..., : self.i]) * g[..., self.i :])) + x)
 
 
 class Encoder(nn.Module):
-    def __init__(self, h, layers, a, i, vocab=30528):
+    def __init__(self, h, layers, a, i, vocab=30528, p_hidden=0.0, p_attention=0.0):
         super().__init__()
         self.word_embeddings = nn.Embedding(vocab, h)
         self.token_type_embeddings = nn.Embedding(2, h)
         self.LayerNorm = nn.LayerNorm(h, eps=1e-12)
-        self.layer = nn.ModuleList([Layer(h, a, i) for _ in range(layers)])
+        self.dropout = nn.Dropout(p_hidden)
+        self.layer = nn.ModuleList([Layer(h, a, i, p_hidden, p_attention) for _ in range(layers)])
         self.slopes = torch.tensor(alibi_slopes(a))
         for m in self.modules():
             if isinstance(m, (nn.Linear, nn.Embedding)):
@@ -61,7 +65,7 @@ class Encoder(nn.Module):
         l = ids.shape[1]
         pos = torch.arange(l)
         bias = -self.slopes[:, None, None] * (pos[None, :] - pos[:, None]).abs()[None]
-        x = self.LayerNorm(self.word_embeddings(ids) + self.token_type_embeddings.weight[0])
+        x = self.dropout(self.LayerNorm(self.word_embeddings(ids) + self.token_type_embeddings.weight[0]))
         for layer in self.layer:
             x = layer(x, bias[None])
         return F.normalize(x.mean(dim=1), dim=-1)  # every text is full length: mean over all tokens
@@ -74,11 +78,15 @@ def main():
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--dropout", type=float, default=0.0)
+    ap.add_argument("--attention-dropout", type=float, default=None)
     args = ap.parse_args()
+    p_attention = args.dropout if args.attention_dropout is None else args.attention_dropout
     torch.set_num_threads(args.threads)
     torch.manual_seed(42)
     h, layers, a, i = (256, 4, 4, 1024) if args.model == "small" else (768, 12, 12, 3072)
-    model = Encoder(h, layers, a, i)
+    model = Encoder(h, layers, a, i, p_hidden=args.dropout, p_attention=p_attention)
+    model.train()
     tokens = 2 * args.batch * args.seq
 
     m, n, k = tokens, i, h  # torch.mm at the step's largest shape, as lodestone-bench measures cblas_sgemm
@@ -125,7 +133,7 @@ def main():
     print(f"pytorch model={args.model} params={total} non_embedding={non_embedding} batch={args.batch} seq={args.seq} "
           f"steps={args.steps} seconds={seconds:.3f} pairs_per_s={args.batch * args.steps / seconds:.3f} "
           f"gflops={flops / seconds / 1e9:.1f} mm_gflops={mm_gflops:.1f} loss={loss:.4f} threads={torch.get_num_threads()} "
-          f"cpu_seconds={cpu:.3f} torch={torch.__version__}")
+          f"cpu_seconds={cpu:.3f} dropout={args.dropout:g},{p_attention:g} torch={torch.__version__}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,11 @@ struct Training: ParsableCommand {
         discussion: """
         Hyperparameters: the original's defaults, then --config FILE.json (snake_case keys: batch_size, \
         max_seq_length, cycles, chunks, epochs, steps_per_epoch, lr, warmup_steps, weight_decay, max_grad_norm, \
-        scale, symmetric_loss, adam_eps, seed, max_steps, stall_timeout, checkpoint_every), then the flags below.
+        scale, symmetric_loss, adam_eps, seed, max_steps, stall_timeout, checkpoint_every, dropout), then the flags below.
+        Dropout (--dropout): auto trains as sentence-transformers' fit did, in train mode with the model's \
+        config.json rates (hidden_dropout_prob after the embeddings, the attention output and the feed-forward \
+        block; attention_probs_dropout_prob on the attention probabilities); off trains without; P sets both. \
+        The masks follow from --seed and the step number, so --resume continues exactly. Inference never drops.
         A finished run, rerun with the same flags, reports where its model is and trains nothing; an unfinished \
         one needs --resume (continue) or --restart (start over).
         Exit status: 0 when the schedule is done (or --max-steps reached), 1 on an error or when no epoch \
@@ -92,7 +96,7 @@ struct Training: ParsableCommand {
 
         // 5. The model and its tokenizer from 03's directory, with MNRL and AdamW around it.
         let (encoder, tokenizer, maxTokens) = try loadModel(hp)
-        log.info("model: \(model), \(encoder.parameterCount) parameters")
+        log.info("model: \(model), \(encoder.parameterCount) parameters, dropout \(encoder.dropout) (--dropout \(hp.dropout))")
 
         // 6. The Lodestone sampler: per chunk each file's next records//chunks examples, one file per batch.
         let sampler = try LodestoneSampler(files: files, chunks: hp.chunks, batchSize: hp.batchSize,

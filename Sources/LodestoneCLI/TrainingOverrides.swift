@@ -26,6 +26,8 @@ public struct TrainingOverrides: ParsableArguments {
     @Option(help: "Stop with a checkpoint after this many steps in total (default: no limit).") public var maxSteps: Int?
     @Option(help: "Seconds without a finished step before the epoch fails (default 600).") public var stallTimeout: Double?
     @Option(help: "Also checkpoint every N steps inside an epoch (default 0: after epochs only).") public var checkpointEvery: Int?
+    @Option(help: "Dropout while training: auto (the model's config.json: hidden_dropout_prob, attention_probs_dropout_prob; the default), off, or P (hidden and attention P).")
+    public var dropout: String?
 
     public init() {}
 
@@ -46,6 +48,12 @@ public struct TrainingOverrides: ParsableArguments {
         if symmetricLoss { c.symmetricLoss = true }
         if let seed { c.seed = seed }
         if let maxSteps { c.maxSteps = maxSteps }
+        if let dropout {
+            guard let setting = DropoutSetting(dropout) else {
+                throw TrainingError.config(file: "flags", field: "dropout", reason: "expected auto, off or a probability, found '\(dropout)'")
+            }
+            c.dropout = setting
+        }
         try c.validate()
         return c
     }

@@ -7,6 +7,8 @@ import LodestoneTensor
 public struct LayerActivations {
     public var qkv, attention, attentionSum, attentionMean, attentionRstd, attentionNormed: UnsafeMutablePointer<Float>
     public var ffnIn, ffnAct, ffnSum, ffnMean, ffnRstd, output: UnsafeMutablePointer<Float>
+    /// Dropout masks (bits) of the attention output and the feed-forward block; nil unless training drops.
+    public var attentionOutputMask, feedForwardMask: UnsafeMutablePointer<UInt64>?
 }
 
 /// Gradient scratch shared by all layers during the backward pass.
@@ -26,18 +28,24 @@ public final class Activations {
     public private(set) var attentionScratch: UnsafeMutablePointer<Float>!
     public private(set) var scratch: GradientScratch?
     public private(set) var ids: UnsafeMutablePointer<Int32>!
+    /// Dropout mask (bits) after the embeddings' LayerNorm; nil unless training drops.
+    public private(set) var embeddingMask: UnsafeMutablePointer<UInt64>?
 
     private var storage: UnsafeMutablePointer<Float>?
     private var capacity = 0
     private var idStorage: UnsafeMutablePointer<Int32>?
     private var idCapacity = 0
+    private var maskStorage: UnsafeMutablePointer<UInt64>?
+    private var maskCapacity = 0
 
     public init() {}
-    deinit { storage?.deallocate(); idStorage?.deallocate() }
+    deinit { storage?.deallocate(); idStorage?.deallocate(); maskStorage?.deallocate() }
 
     /// Lays out buffers for `batch`; grows the allocation only when it is too small.
-    /// `training`: keep every layer and add gradient scratch; `scoreCount`: loss score matrix size.
-    public func prepare(config c: EncoderConfig, batch: RaggedBatch, training: Bool, scoreCount: Int = 0) {
+    /// `training`: keep every layer and add gradient scratch; `scoreCount`: loss score matrix size;
+    /// `dropoutMasks`: bits for every hidden dropout site (training with dropout).
+    public func prepare(config c: EncoderConfig, batch: RaggedBatch, training: Bool, scoreCount: Int = 0,
+                        dropoutMasks: Bool = false) {
         let T = batch.tokenCount, S = batch.count, H = c.hidden, I = c.intermediate
         let ffnIn = c.isMosaic ? 2 * I : I
         let scratchCount = attentionScratchCount(batch)
@@ -69,9 +77,31 @@ public final class Activations {
                              attentionNormed: take(T * H), ffnIn: take(T * ffnIn), ffnAct: take(T * I),
                              ffnSum: take(T * H), ffnMean: take(T), ffnRstd: take(T), output: take(T * H))
         }
+        embeddingMask = nil
+        if dropoutMasks { takeMasks(config: c, tokens: T) }
         sentenceEmbeddings = take(S * H); norms = take(S); attentionScratch = take(scratchCount)
         scratch = training ? GradientScratch(dX: take(T * H), dSum: take(T * H), dAttention: take(T * H),
                                              dQKV: take(T * 3 * H), dFfnIn: take(T * ffnIn), dFfnAct: take(T * I),                                             dEmbeddings: take(S * H), poolScratch: take(H), scores: take(scoreCount)) : nil
+    }
+
+    /// Mask bits for the embeddings and each layer's attention output and feed-forward dropout (MosaicBERT drops
+    /// the gated activation, [T, intermediate]; BERT the block's output, [T, hidden]).
+    private func takeMasks(config c: EncoderConfig, tokens T: Int) {
+        let hiddenWords = dropoutMaskWords(T * c.hidden)
+        let ffnWords = dropoutMaskWords(T * (c.isMosaic ? c.intermediate : c.hidden))
+        let total = hiddenWords + layers.count * (hiddenWords + ffnWords)
+        if total > maskCapacity {
+            maskStorage?.deallocate()
+            maskCapacity = total + total / 4
+            maskStorage = .allocate(capacity: maskCapacity)
+        }
+        var next = maskStorage!
+        func take(_ n: Int) -> UnsafeMutablePointer<UInt64> { defer { next += n }; return next }
+        embeddingMask = take(hiddenWords)
+        for l in layers.indices {
+            layers[l].attentionOutputMask = take(hiddenWords)
+            layers[l].feedForwardMask = take(ffnWords)
+        }
     }
 
     /// The saved tensors of layer `l` (inference reuses layer 0's).

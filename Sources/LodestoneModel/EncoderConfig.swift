@@ -19,6 +19,10 @@ public struct EncoderConfig {
     public var layerNormEps: Float
     public var initializerRange: Float
     public var padTokenId: Int
+    /// hidden_dropout_prob and attention_probs_dropout_prob (Hugging Face's default 0.1 when absent): what
+    /// training applies under `--dropout auto`; inference never drops.
+    public var hiddenDropout: Float
+    public var attentionDropout: Float
 
     public var headDim: Int { hidden / heads }
 
@@ -63,6 +67,8 @@ public struct EncoderConfig {
         layerNormEps = try float("layer_norm_eps", default: 1e-12)
         initializerRange = try float("initializer_range", default: 0.02)
         padTokenId = try int("pad_token_id", default: 0)
+        hiddenDropout = try float("hidden_dropout_prob", default: 0.1)
+        attentionDropout = try float("attention_probs_dropout_prob", default: 0.1)
         guard heads > 0, hidden > 0, hidden % heads == 0 else {
             throw InputError(file: file, field: "num_attention_heads", reason: "hidden_size \(hidden) is not a positive multiple of \(heads) heads")
         }

@@ -15,6 +15,9 @@ public final class EncoderTrainer {
     public var loss: MultipleNegativesRankingLoss
     public var adamW: AdamWConfig
     public var maxGradNorm: Float?
+    /// Dropout while training (`.none`: exactly the arithmetic of a model without dropout). Each step's masks
+    /// follow from the `dropoutSeed` it is given.
+    public var dropout: DropoutRates
     /// Gradients of the last `computeGradients`, in the parameter layout.
     public let gradients: UnsafeMutablePointer<Float>
     public let adamM: UnsafeMutablePointer<Float>
@@ -26,8 +29,11 @@ public final class EncoderTrainer {
     private var lastGradNorm: Float = 0
 
     public init(encoder: SentenceEncoder, template: SentenceTransformerDirectory? = nil,
-                loss: MultipleNegativesRankingLoss = .init(), adamW: AdamWConfig = .init(), maxGradNorm: Float? = 1.0) {
+                loss: MultipleNegativesRankingLoss = .init(), adamW: AdamWConfig = .init(), maxGradNorm: Float? = 1.0,
+                dropout: DropoutRates = .none) {
+        precondition((0..<1).contains(dropout.hidden) && (0..<1).contains(dropout.attention), "dropout \(dropout) outside [0, 1)")
         self.encoder = encoder
+        self.dropout = dropout
         self.template = template
         self.loss = loss
         self.adamW = adamW
@@ -40,12 +46,12 @@ public final class EncoderTrainer {
 
     /// The encoder of a sentence-transformers directory (as 03 writes it); `saveModelDirectory` writes it back.
     public convenience init(directory: SentenceTransformerDirectory, loss: MultipleNegativesRankingLoss = .init(),
-                            adamW: AdamWConfig = .init(), maxGradNorm: Float? = 1.0) throws {
+                            adamW: AdamWConfig = .init(), maxGradNorm: Float? = 1.0, dropout: DropoutRates = .none) throws {
         let encoder = try SentenceEncoder(config: directory.config,
                                           weights: Dictionary(directory.weights, uniquingKeysWith: { a, _ in a }))
         var template = directory
         template.weights = []   // the encoder holds them; a second copy would double the model's memory
-        self.init(encoder: encoder, template: template, loss: loss, adamW: adamW, maxGradNorm: maxGradNorm)
+        self.init(encoder: encoder, template: template, loss: loss, adamW: adamW, maxGradNorm: maxGradNorm, dropout: dropout)
     }
 
     deinit { gradients.deallocate(); adamM.deallocate(); adamV.deallocate() }
@@ -53,8 +59,9 @@ public final class EncoderTrainer {
     public var parameterCount: Int { encoder.parameterCount }
 
     /// Forward + loss + backward for one batch. columns[0] anchors, columns[1] positives, columns[2...]
-    /// hard negatives; row i of each column belongs together. Overwrites `gradients`.
-    public func computeGradients(columns: [[[Int32]]]) throws -> StepResult {
+    /// hard negatives; row i of each column belongs together. Overwrites `gradients`. With `dropout`, the
+    /// masks are a function of `dropoutSeed` alone (the trainer derives it from its seed and the step number).
+    public func computeGradients(columns: [[[Int32]]], dropoutSeed: UInt64 = 0) throws -> StepResult {
         guard columns.count >= 2 else { throw EncoderError.badBatch(reason: "need at least anchors and positives, got \(columns.count) column(s)") }
         let B = columns[0].count
         guard B > 0 else { throw EncoderError.badBatch(reason: "empty batch") }
@@ -65,22 +72,27 @@ public final class EncoderTrainer {
         let rows = columns.flatMap { $0 }
         let ragged = try enc.validate(rows)
         let T = ragged.tokenCount
-        act.prepare(config: c, batch: ragged, training: true, scoreCount: 2 * B * B * (columns.count - 1))
+        let drop = StepDropout(rates: dropout, seed: dropoutSeed)
+        act.prepare(config: c, batch: ragged, training: true, scoreCount: 2 * B * B * (columns.count - 1),
+                    dropoutMasks: drop?.hidden != nil)
         let s = act.scratch!
         g.update(repeating: 0, count: enc.parameterCount)
 
-        let top = enc.forward(rows, ragged: ragged, act: act)
+        let top = enc.forward(rows, ragged: ragged, act: act, dropout: drop)
         let lossValue = rankingLossForwardBackward(demb: s.dEmbeddings, emb: act.sentenceEmbeddings, scores: s.scores,
                                                    anchors: B, columns: columns.count, dim: H,
                                                    scale: loss.scale, symmetric: loss.symmetric)
         meanPoolNormalizeBackward(dx: s.dX, dout: s.dEmbeddings, out: act.sentenceEmbeddings, norms: act.norms,
                                   batch: ragged, dim: H, scratch: s.poolScratch)
         _ = top
-        let ctx = LayerContext(config: c, batch: ragged, slopes: enc.slopes, attentionScratch: act.attentionScratch)
+        let ctx = LayerContext(config: c, batch: ragged, slopes: enc.slopes, attentionScratch: act.attentionScratch, dropout: drop)
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let input = l == 0 ? act.embeddingOutput! : act.layer(l - 1).output
             encoderLayerBackward(ctx, params: p, grads: g, offsets: enc.layout.layers[l], input: input,
-                                 act: act.layer(l), scratch: s)
+                                 act: act.layer(l), scratch: s, layer: l)
+        }
+        if let hidden = drop?.hidden {
+            dropoutBackward(dx: s.dX, dout: s.dX, mask: act.embeddingMask!, count: T * H, rate: hidden)
         }
         let e = enc.layout.embeddings
         layerNormBackward(dx: s.dSum, dweight: g + e.normWeight, dbias: g + e.normBias, dout: s.dX, x: act.embeddingSum,
@@ -109,8 +121,8 @@ public final class EncoderTrainer {
     /// computeGradients, then clip and AdamW. Returns the loss and the norm before clipping. A non-finite step
     /// is reported without being applied: it would poison AdamW's moments.
     @discardableResult
-    public func trainStep(columns: [[[Int32]]], learningRate: Float) throws -> StepResult {
-        let r = try computeGradients(columns: columns)
+    public func trainStep(columns: [[[Int32]]], learningRate: Float, dropoutSeed: UInt64 = 0) throws -> StepResult {
+        let r = try computeGradients(columns: columns, dropoutSeed: dropoutSeed)
         if r.isFinite { applyGradients(learningRate: learningRate) }
         return r
     }

@@ -101,8 +101,9 @@ public final class SentenceEncoder {
     }
 
     /// Embeddings → layers → pooling into `act` (prepared by the caller). Returns the final hidden states.
+    /// `dropout` (training only): the step's dropout; `act` must then hold dropout masks.
     @discardableResult
-    func forward(_ batch: [[Int32]], ragged: RaggedBatch, act: Activations) -> UnsafeMutablePointer<Float> {
+    func forward(_ batch: [[Int32]], ragged: RaggedBatch, act: Activations, dropout: StepDropout? = nil) -> UnsafeMutablePointer<Float> {
         let c = config, H = c.hidden, T = ragged.tokenCount, p = parameters, e = layout.embeddings
         var t = 0
         for ids in batch { for id in ids { act.ids[t] = id; t += 1 } }
@@ -110,11 +111,12 @@ public final class SentenceEncoder {
                          position: e.position.map { p + $0 }, batch: ragged, dim: H)
         layerNormForward(act.embeddingOutput, mean: act.embeddingMean, rstd: act.embeddingRstd, x: act.embeddingSum,
                          residual: nil, weight: p + e.normWeight, bias: p + e.normBias, rows: T, dim: H, eps: c.layerNormEps)
-        let ctx = LayerContext(config: c, batch: ragged, slopes: slopes, attentionScratch: act.attentionScratch)
+        dropout?.forward(act.embeddingOutput, mask: act.embeddingMask, count: T * H, layer: -1, .embeddings)
+        let ctx = LayerContext(config: c, batch: ragged, slopes: slopes, attentionScratch: act.attentionScratch, dropout: dropout)
         var x = act.embeddingOutput!
         for l in 0..<c.layers {
             let a = act.layer(l)
-            encoderLayerForward(ctx, params: p, offsets: layout.layers[l], input: x, act: a)
+            encoderLayerForward(ctx, params: p, offsets: layout.layers[l], input: x, act: a, layer: l)
             x = a.output
         }
         meanPoolNormalizeForward(act.sentenceEmbeddings, norms: act.norms, x: x, batch: ragged, dim: H)

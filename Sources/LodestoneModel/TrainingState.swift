@@ -58,3 +58,17 @@ public struct ModelTrainingState: Equatable, Sendable {
         secondMoments.withUnsafeBufferPointer { v.update(from: $0.baseAddress!, count: $0.count) }
     }
 }
+
+/// Dropout probabilities while training: `hidden` after the embeddings' LayerNorm, the attention output
+/// projection and the feed-forward block (config.json's hidden_dropout_prob), `attention` on the attention
+/// probabilities (attention_probs_dropout_prob). Inference never drops.
+public struct DropoutRates: Sendable, Equatable, CustomStringConvertible {
+    public var hidden: Float
+    public var attention: Float
+    public init(hidden: Float, attention: Float) { self.hidden = hidden; self.attention = attention }
+    /// No dropout anywhere.
+    public static let none = DropoutRates(hidden: 0, attention: 0)
+    /// The rates a model's config.json asks for.
+    public init(config: EncoderConfig) { self.init(hidden: config.hiddenDropout, attention: config.attentionDropout) }
+    public var description: String { "hidden \(hidden), attention \(attention)" }
+}

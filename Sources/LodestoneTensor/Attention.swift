@@ -79,33 +79,49 @@ func attentionProbabilities(_ p: UnsafeMutablePointer<Float>, q: UnsafePointer<F
 /// Floats of scratch the attention kernels need for a batch: two L×L matrices per thread.
 public func attentionScratchCount(_ batch: RaggedBatch) -> Int { computeThreads * 2 * batch.maxLength * batch.maxLength }
 
-/// out[T, hidden] = softmax(QKᵀ/√d + alibi) V per sequence and head. The attention matrices are not kept
-/// (the backward pass recomputes them), so memory stays linear in the sequence length.
+/// Dropout on the attention probabilities (training a model whose attention_probs_dropout_prob is set):
+/// probability matrix element (i, j) of head h of a sequence draws index probOffset + (h·L + i)·L + j of `key`,
+/// so the backward pass regenerates exactly the forward's mask.
+public struct AttentionDropout: Sendable {
+    public let rate: DropoutRate
+    public let key: UInt64
+    public init(rate: DropoutRate, key: UInt64) { self.rate = rate; self.key = key }
+
+    @inline(__always) func apply(_ p: UnsafeMutablePointer<Float>, length L: Int, head h: Int, probOffset: Int) {
+        dropoutInPlace(p, count: L * L, rate: rate, key: key, start: probOffset + h * L * L)
+    }
+}
+
+/// out[T, hidden] = dropout(softmax(QKᵀ/√d + alibi)) V per sequence and head. The attention matrices are not
+/// kept (the backward pass recomputes them), so memory stays linear in the sequence length.
 public func attentionForward(_ out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
                              scratch: UnsafeMutablePointer<Float>, batch: RaggedBatch, shape: AttentionShape,
-                             alibiSlopes slopes: [Float]?) {
+                             alibiSlopes slopes: [Float]?, dropout: AttentionDropout? = nil) {
     let h3 = 3 * shape.hidden, d = shape.headDim, hidden = shape.hidden
     let scale = 1 / Float(d).squareRoot()
-    forEachSequence(batch, heads: shape.heads) { s, _, part in
+    forEachSequence(batch, heads: shape.heads) { s, probOffset, part in
         let L = batch.lengths[s], t0 = batch.starts[s]
         let p = scratch + part * 2 * batch.maxLength * batch.maxLength
         (out + t0 * hidden).update(repeating: 0, count: L * hidden) // PV accumulates (beta 1) into zeros
         for h in 0..<shape.heads {
             let q = qkv + t0 * h3 + h * d, k = q + hidden, v = q + 2 * hidden
             attentionProbabilities(p, q: q, k: k, ld: h3, length: L, headDim: d, scale: scale, slope: slopes?[h])
+            dropout?.apply(p, length: L, head: h, probOffset: probOffset)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(L), Int32(d), Int32(L),
                         1, p, Int32(L), v, Int32(h3), 1, out + t0 * hidden + h * d, Int32(hidden))
         }
     }
 }
 
-/// Backward of `attentionForward`: dqkv[T, 3·hidden] overwritten; recomputes each head's probabilities.
+/// Backward of `attentionForward`: dqkv[T, 3·hidden] overwritten; recomputes each head's probabilities P (and
+/// with dropout regenerates the mask M: dV = (P⊙M)ᵀ dO, and the softmax backward takes dP = (dO Vᵀ)⊙M).
 public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                               qkv: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                              batch: RaggedBatch, shape: AttentionShape, alibiSlopes slopes: [Float]?) {
+                              batch: RaggedBatch, shape: AttentionShape, alibiSlopes slopes: [Float]?,
+                              dropout: AttentionDropout? = nil) {
     let h3 = 3 * shape.hidden, d = shape.headDim, hidden = shape.hidden
     let scale = 1 / Float(d).squareRoot()
-    forEachSequence(batch, heads: shape.heads) { s, _, part in
+    forEachSequence(batch, heads: shape.heads) { s, probOffset, part in
         let L = batch.lengths[s], t0 = batch.starts[s]
         let p = scratch + part * 2 * batch.maxLength * batch.maxLength
         let dp = p + batch.maxLength * batch.maxLength
@@ -114,11 +130,10 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePoi
             let dq = dqkv + t0 * h3 + h * d, dk = dq + hidden, dv = dq + 2 * hidden
             let dO = dout + t0 * hidden + h * d
             attentionProbabilities(p, q: q, k: k, ld: h3, length: L, headDim: d, scale: scale, slope: slopes?[h])
-            // dP = dO Vᵀ ; dV = Pᵀ dO
+            // dP = dO Vᵀ (⊙ M)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(L), Int32(d),
                         1, dO, Int32(hidden), v, Int32(h3), 0, dp, Int32(L))
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(L), Int32(d), Int32(L),
-                        1, p, Int32(L), dO, Int32(hidden), 0, dv, Int32(h3))
+            dropout?.apply(dp, length: L, head: h, probOffset: probOffset)
             // softmax backward: dS = P ⊙ (dP − rowsum(P ⊙ dP))
             for i in 0..<L {
                 let pr = p + i * L, dr = dp + i * L
@@ -126,6 +141,10 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePoi
                 for j in 0..<L { dot += pr[j] * dr[j] }
                 for j in 0..<L { dr[j] = pr[j] * (dr[j] - dot) }
             }
+            // dV = (P ⊙ M)ᵀ dO, once P itself is no longer needed
+            dropout?.apply(p, length: L, head: h, probOffset: probOffset)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(L), Int32(d), Int32(L),
+                        1, p, Int32(L), dO, Int32(hidden), 0, dv, Int32(h3))
             // dQ = scale · dS K ; dK = scale · dSᵀ Q
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(L), Int32(d), Int32(L),
                         scale, dp, Int32(L), k, Int32(h3), 0, dq, Int32(h3))

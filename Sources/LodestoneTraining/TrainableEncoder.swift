@@ -9,8 +9,9 @@ import LodestoneText
 public protocol TrainableEncoder: AnyObject {
     var parameterCount: Int { get }
     /// Forward, loss, backward, clip, AdamW at `learningRate`. Reports loss and the gradient norm before
-    /// clipping; a non-finite step is not applied.
-    func trainStep(columns: [[[Int32]]], learningRate: Float) throws -> StepResult
+    /// clipping; a non-finite step is not applied. Every random choice of the step (dropout masks) follows from
+    /// `dropoutSeed`, so a step rerun with the same seed on the same state gives the same bits.
+    func trainStep(columns: [[[Int32]]], learningRate: Float, dropoutSeed: UInt64) throws -> StepResult
     /// A fresh optimizer (moments zero, step 0): each of the original's `fit` calls built a new one.
     func resetOptimizer()
     /// Copies parameters, moments and optimizer step into `state`, reusing its arrays.
@@ -33,12 +34,13 @@ extension TrainableEncoder {
 
 extension EncoderTrainer: TrainableEncoder {
     /// The trainable encoder of a sentence-transformers directory with the run's loss and optimizer settings:
-    /// MNRL (scale, symmetric), AdamW (eps, weight decay, skipped for bias/LayerNorm), clipping at `maxGradNorm`.
+    /// MNRL (scale, symmetric), AdamW (eps, weight decay, skipped for bias/LayerNorm), clipping at `maxGradNorm`,
+    /// dropout as `config.dropout` says (auto: the directory's config.json rates).
     public convenience init(directory: SentenceTransformerDirectory, config: TrainingConfig) throws {
         try self.init(directory: directory,
                       loss: MultipleNegativesRankingLoss(scale: Float(config.scale), symmetric: config.symmetricLoss),
                       adamW: AdamWConfig(eps: Float(config.adamEps), weightDecay: Float(config.weightDecay)),
-                      maxGradNorm: Float(config.maxGradNorm))
+                      maxGradNorm: Float(config.maxGradNorm), dropout: try config.dropout.rates(for: directory.config))
     }
 }
 

@@ -165,7 +165,8 @@ public final class Trainer {
             var result: StepResult
             do {
                 if fault == .stall { Thread.sleep(forTimeInterval: config.stallTimeout + 0.05) }
-                result = try model.trainStep(columns: tokenizeColumns(examples), learningRate: Float(lr))
+                result = try model.trainStep(columns: tokenizeColumns(examples), learningRate: Float(lr),
+                                             dropoutSeed: Self.dropoutSeed(seed: config.seed, step: stepNumber))
             } catch {
                 progress.stepInEpoch += 1; progress.executedSteps += 1
                 return .failed("step \(stepNumber): \(error)")
@@ -193,6 +194,14 @@ public final class Trainer {
             }
         }
         return .succeeded
+    }
+
+    /// The seed of step `step`'s dropout masks: a function of the run's seed and the step number alone, so a run
+    /// resumed from a checkpoint (which restores the step count) draws exactly the masks an unbroken one draws.
+    public static func dropoutSeed(seed: UInt64, step: Int) -> UInt64 {
+        var g = SplitMix64(seed: seed ^ 0xD20F_0A7E_5EED_0000)
+        g.state &+= UInt64(truncatingIfNeeded: step) &* 0xD1B5_4A32_D192_ED03
+        return g.next()
     }
 
     /// Texts → token ids, one column per text position; as many columns as the shortest example has texts.

@@ -1,5 +1,6 @@
 import Foundation
 import LodestoneBase
+import LodestoneModel
 
 /// Training.py's hyperparameters. Defaults are the original's; a JSON file (`--config`) may set any subset under
 /// the snake_case names below, and command-line flags override both.
@@ -28,6 +29,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var stallTimeout = 600.0
     /// Also checkpoint every N steps inside an epoch (0 = only after epochs), so a kill loses at most N steps.
     public var checkpointEvery = 0
+    /// Dropout while training: the model's config.json rates (auto, the original's: sentence-transformers fit in
+    /// train mode), none (off), or one probability for hidden and attention dropout.
+    public var dropout = DropoutSetting.auto
 
     public init() {}
 
@@ -36,7 +40,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         case stepsPerEpoch = "steps_per_epoch", learningRate = "lr", warmupSteps = "warmup_steps"
         case weightDecay = "weight_decay", maxGradNorm = "max_grad_norm", scale, seed, maxSteps = "max_steps"
         case symmetricLoss = "symmetric_loss", adamEps = "adam_eps"
-        case stallTimeout = "stall_timeout", checkpointEvery = "checkpoint_every"
+        case stallTimeout = "stall_timeout", checkpointEvery = "checkpoint_every", dropout
     }
 
     public init(from decoder: Decoder) throws {
@@ -51,6 +55,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         symmetricLoss = try get(.symmetricLoss, d.symmetricLoss); adamEps = try get(.adamEps, d.adamEps)
         maxSteps = try c.decodeIfPresent(Int.self, forKey: .maxSteps)
         stallTimeout = try get(.stallTimeout, d.stallTimeout); checkpointEvery = try get(.checkpointEvery, d.checkpointEvery)
+        dropout = try get(.dropout, d.dropout)
     }
 
     /// Reads a JSON config; unknown keys and wrong types are errors naming the file and the field.
@@ -70,6 +75,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         let config: TrainingConfig
         do { config = try JSONDecoder().decode(TrainingConfig.self, from: data) } catch let DecodingError.typeMismatch(_, ctx) {
             throw TrainingError.config(file: url.path, field: ctx.codingPath.last?.stringValue, reason: "wrong type: \(ctx.debugDescription)")
+        } catch let DecodingError.dataCorrupted(ctx) {
+            throw TrainingError.config(file: url.path, field: ctx.codingPath.last?.stringValue, reason: ctx.debugDescription)
         } catch {
             throw TrainingError.config(file: url.path, field: nil, reason: "\(error)")
         }
@@ -96,10 +103,65 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         try check(maxSteps.map { $0 >= 0 } ?? true, .maxSteps, "must not be negative")
         try check(stallTimeout > 0, .stallTimeout, "must be positive")
         try check(checkpointEvery >= 0, .checkpointEvery, "must not be negative")
+        if case .rate(let p) = dropout { try check(p >= 0 && p < 1, .dropout, "must be auto, off or a probability in [0, 1), found \(p)") }
     }
 
     /// Steps of the whole schedule (2 × 50 × 2 × 10,000 = 2,000,000 for the original).
     public var plannedSteps: Int { cycles * chunks * epochs * stepsPerEpoch }
+}
+
+/// `dropout`: "auto" (the rates in the model's config.json), "off", or a probability P (hidden and attention P).
+/// In JSON a string or a number; on the command line the same words.
+public enum DropoutSetting: Codable, Equatable, Sendable, CustomStringConvertible {
+    case auto, off, rate(Double)
+
+    /// "auto", "off" or a number; nil otherwise (the range is checked by `TrainingConfig.validate`).
+    public init?(_ text: String) {
+        switch text {
+        case "auto": self = .auto
+        case "off": self = .off
+        default:
+            guard let p = Double(text), p.isFinite else { return nil }
+            self = .rate(p)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .auto: return "auto"
+        case .off: return "off"
+        case .rate(let p): return "\(p)"
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let p = try? c.decode(Double.self) { self = .rate(p); return }
+        let text = try c.decode(String.self)
+        guard let setting = DropoutSetting(text) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected \"auto\", \"off\" or a probability, found \"\(text)\"")
+        }
+        self = setting
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        if case .rate(let p) = self { try c.encode(p) } else { try c.encode(description) }
+    }
+
+    /// The rates for a model: auto takes its config.json's (which must lie in [0, 1)).
+    public func rates(for config: EncoderConfig) throws -> DropoutRates {
+        switch self {
+        case .off: return .none
+        case .rate(let p): return DropoutRates(hidden: Float(p), attention: Float(p))
+        case .auto:
+            for (field, p) in [("hidden_dropout_prob", config.hiddenDropout), ("attention_probs_dropout_prob", config.attentionDropout)]
+            where !(p >= 0 && p < 1) {
+                throw TrainingError.config(file: "config.json", field: field, reason: "dropout \(p) outside [0, 1) (pass --dropout off or P)")
+            }
+            return DropoutRates(config: config)
+        }
+    }
 }
 
 /// Errors of the training step; each description is one line naming what failed and where.

@@ -18,6 +18,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed steps (after one warm-up step).") var steps = 3
     @Option(help: "OpenBLAS threads.") var threads = 2
     @Flag(help: "Classic BERT instead of MosaicBERT.") var bert = false
+    @Option(help: "Hidden dropout probability while training (0: none), and attention dropout unless --attention-dropout.")
+    var dropout: Float = 0
+    @Option(help: "Attention-probability dropout (default: --dropout).") var attentionDropout: Float?
     @Flag(help: "Also print the CPU time of each kernel of one layer at this shape (single-threaded, load-independent).")
     var profile = false
     @Option(help: "Only measure cblas_sgemm of C[M,N] = A[M,K]·B[N,K]ᵀ, given as M,N,K (Scripts/bench-encode.sh's baseline).")
@@ -38,28 +41,33 @@ struct Bench: ParsableCommand {
         // 1. cblas_sgemm at the step's largest shape: [tokens, h] · [i, h]ᵀ.
         let sgemm = measureSgemm(m: tokens, n: i, k: h)
 
+        let rates = DropoutRates(hidden: dropout, attention: attentionDropout ?? dropout)
+        guard (0..<1).contains(rates.hidden), (0..<1).contains(rates.attention) else {
+            throw ValidationError("dropout probabilities must lie in [0, 1)")
+        }
         if profile { profileKernels(h: h, heads: a, inner: i, tokens: tokens, seq: seq, parameters: cfgParameterCount(cfg)) }
 
-        // 2. The training step on random token ids.
+        // 2. The training step on random token ids (a new dropout seed each step, as 04-training).
         let encoder = SentenceEncoder(config: cfg, randomSeed: 42)
-        let trainer = EncoderTrainer(encoder: encoder)
+        let trainer = EncoderTrainer(encoder: encoder, dropout: rates)
         var rng = SystemRandomNumberGenerator()
         func column() -> [[Int32]] {
             (0..<batch).map { _ in [101] + (0..<(seq - 2)).map { _ in Int32.random(in: 1000..<30000, using: &rng) } + [102] }
         }
         let columns = [column(), column()]
-        try trainer.trainStep(columns: columns, learningRate: 1e-5) // warm-up: allocations, page faults
+        try trainer.trainStep(columns: columns, learningRate: 1e-5, dropoutSeed: 0) // warm-up: allocations, page faults
         let cpu0 = cpuSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
         var loss: Float = 0
-        for _ in 0..<steps { loss = try trainer.trainStep(columns: columns, learningRate: 1e-5).loss }
+        for step in 0..<steps { loss = try trainer.trainStep(columns: columns, learningRate: 1e-5, dropoutSeed: UInt64(step + 1)).loss }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let cpu = cpuSeconds() - cpu0
         let nonEmbedding = encoder.parameterCount - encoder.layout.embeddingParameterCount
         let flops = 6 * Double(nonEmbedding) * Double(tokens) * Double(steps)
-        print(String(format: "swift model=%@ params=%d non_embedding=%d batch=%d seq=%d steps=%d seconds=%.3f pairs_per_s=%.3f gflops=%.1f sgemm_gflops=%.1f loss=%.4f threads=%d cpu_seconds=%.3f",
+        print(String(format: "swift model=%@ params=%d non_embedding=%d batch=%d seq=%d steps=%d seconds=%.3f pairs_per_s=%.3f gflops=%.1f sgemm_gflops=%.1f loss=%.4f threads=%d cpu_seconds=%.3f dropout=%g,%g",
                      model, encoder.parameterCount, nonEmbedding, batch, seq, steps, seconds,
-                     Double(batch * steps) / seconds, flops / seconds / 1e9, sgemm, loss, blasThreads(), cpu))
+                     Double(batch * steps) / seconds, flops / seconds / 1e9, sgemm, loss, blasThreads(), cpu,
+                     Double(rates.hidden), Double(rates.attention)))
     }
 
     /// Best of 5 runs of C[m,n] = A[m,k] · B[n,k]ᵀ, in GFLOP/s.
@@ -122,6 +130,19 @@ func profileKernels(h: Int, heads: Int, inner: Int, tokens: Int, seq: Int, param
     let attFlops = 4.0 * Double(batch.count) * Double(seq * seq) * Double(h)
     time("attention fwd", flops: attFlops) { attentionForward(out, qkv: qkv, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes) }
     time("attention bwd", flops: 3 * attFlops) { attentionBackward(dqkv: qkv, dout: out, qkv: qkv, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes) }
+    let dropoutAttention = AttentionDropout(rate: DropoutRate(0.1), key: 1)
+    time("attention fwd, dropout 0.1", flops: attFlops) { attentionForward(out, qkv: qkv, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes, dropout: dropoutAttention) }
+    time("attention bwd, dropout 0.1", flops: 3 * attFlops) { attentionBackward(dqkv: qkv, dout: out, qkv: qkv, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes, dropout: dropoutAttention) }
+    // A MosaicBERT layer's hidden dropout: attention output [T, h] and gated activation [T, inner].
+    let mask = UnsafeMutablePointer<UInt64>.allocate(capacity: dropoutMaskWords(T * inner))
+    time("hidden dropout fwd (T×h + T×i)") {
+        dropoutForward(x, mask: mask, count: T * h, rate: DropoutRate(0.1), key: 2)
+        dropoutForward(act, mask: mask, count: T * inner, rate: DropoutRate(0.1), key: 3)
+    }
+    time("hidden dropout bwd (T×h + T×i)") {
+        dropoutBackward(dx: x, dout: x, mask: mask, count: T * h, rate: DropoutRate(0.1))
+        dropoutBackward(dx: act, dout: act, mask: mask, count: T * inner, rate: DropoutRate(0.1))
+    }
     time("gated gelu fwd") { gatedGeluForward(act, big, rows: T, inner: inner) }
     time("gated gelu bwd") { gatedGeluBackward(dinp: big, dout: act, inp: big, rows: T, inner: inner) }
     time("layernorm fwd x2") {

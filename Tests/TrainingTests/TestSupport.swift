@@ -50,12 +50,14 @@ class ToyModel: TrainableEncoder {
     var p: [Float], m: [Float], v: [Float]
     var t = 0
     var steps: [[[Int32]]] = []
+    /// The dropout seed of every step taken, in order.
+    var dropoutSeeds: [UInt64] = []
     init(size: Int = 8) {
         p = (0..<size).map { Float($0) * 0.1 }
         m = Array(repeating: 0, count: size); v = Array(repeating: 0, count: size)
     }
     var parameterCount: Int { p.count }
-    func trainStep(columns: [[[Int32]]], learningRate: Float) throws -> StepResult {
+    func trainStep(columns: [[[Int32]]], learningRate: Float, dropoutSeed: UInt64) throws -> StepResult {
         var target = [Float](repeating: 0, count: p.count)
         for (c, column) in columns.enumerated() {
             for (r, ids) in column.enumerated() {
@@ -63,6 +65,7 @@ class ToyModel: TrainableEncoder {
             }
         }
         t += 1
+        dropoutSeeds.append(dropoutSeed)
         var loss: Float = 0, norm: Float = 0
         for i in p.indices {
             let g = p[i] - target[i]

@@ -87,6 +87,25 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(second.log, straight.log)
     }
 
+    /// Each step's dropout seed is a function of (seed, step number): distinct per step, and a killed run resumed
+    /// from its checkpoint hands the model the seeds an unbroken run does.
+    func testDropoutSeedsFollowTheStepAndSurviveAKill() throws {
+        let a = temporaryDirectory(), b = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        let straight = try makeRun(tiny, out: a)
+        XCTAssertEqual(try straight.trainer.run(), .finished)
+        let expected = (1...12).map { Trainer.dropoutSeed(seed: 42, step: $0) }
+        XCTAssertEqual(straight.model.dropoutSeeds, expected)
+        XCTAssertEqual(Set(expected).count, 12, "a new mask stream every step")
+        XCTAssertNotEqual(Trainer.dropoutSeed(seed: 43, step: 1), expected[0], "another seed, other masks")
+
+        let killed = try makeRun(tiny, out: b, faults: [8: .crash])
+        XCTAssertThrowsError(try killed.trainer.run())
+        let resumed = try makeRun(tiny, out: b, resume: true)
+        XCTAssertEqual(try resumed.trainer.run(), .finished)
+        XCTAssertEqual(resumed.model.dropoutSeeds, Array(expected[6...]), "steps 7… after the checkpoint of step 6")
+    }
+
     func testNonFiniteLossFailsTheEpochAndRollsBackToTheCheckpoint() throws {
         let a = temporaryDirectory(), b = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
@@ -303,6 +322,7 @@ final class TrainingOverridesTests: XCTestCase {
         XCTAssertTrue(c.symmetricLoss)
         XCTAssertEqual(c.seed, 11)
         XCTAssertEqual(try TrainingOverrides.parse([]).trainingConfig(), TrainingConfig())
+        XCTAssertEqual(c.dropout, .auto)
         XCTAssertThrowsError(try TrainingOverrides.parse(["--chunks", "0"]).trainingConfig()) {
             XCTAssertTrue("\($0)".contains("chunks"), "\($0)")
         }

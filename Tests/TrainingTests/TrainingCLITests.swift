@@ -94,6 +94,28 @@ final class TrainingCLITests: XCTestCase {
         XCTAssertEqual(text(b + "/train_logs.txt"), bothEpochs)
     }
 
+    /// With dropout on (hidden and attention 0.1), a kill -9 and --resume still give the unbroken run's bytes,
+    /// and dropout did change the training.
+    func testKillNineThenResumeWithDropoutGivesTheSameModelBytes() throws {
+        let common = try common() + ["--dropout", "0.1"]
+        let straight = try run(common + ["--output", dir.appendingPathComponent("a").path])
+        XCTAssertEqual(straight.status, 0, straight.output)
+        XCTAssertTrue(straight.output.contains("dropout hidden 0.1, attention 0.1"), straight.output)
+        let b = dir.appendingPathComponent("b").path
+        let killed = try run(common + ["--output", b], env: ["LODESTONE_FAULTS": "crash@4"])
+        XCTAssertTrue(killed.signaled && killed.status == SIGKILL, "killed by SIGKILL: \(killed.status) \(killed.output)")
+        let resumed = try run(common + ["--output", b, "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        for file in ["model/model.safetensors", "train_logs.txt", "loss.csv"] {
+            XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("a/" + file)),
+                           try Data(contentsOf: URL(fileURLWithPath: b + "/" + file)), file)
+        }
+        let off = try run(try self.common() + ["--dropout", "off", "--output", dir.appendingPathComponent("c").path])
+        XCTAssertEqual(off.status, 0, off.output)
+        XCTAssertNotEqual(try Data(contentsOf: dir.appendingPathComponent("a/loss.csv")),
+                          try Data(contentsOf: dir.appendingPathComponent("c/loss.csv")), "dropout changed the losses")
+    }
+
     func testRerunOfAFinishedRunReportsItAndExitsZero() throws {
         let common = try common() + ["--output", dir.appendingPathComponent("a").path]
         XCTAssertEqual(try run(common).status, 0)
