@@ -71,7 +71,16 @@ struct Training: ParsableCommand {
         setBLASThreads(threads)
         log.info("schedule: \(hp.cycles) cycles × \(hp.chunks) chunks × \(hp.epochs) epochs × \(hp.stepsPerEpoch) steps, batch \(hp.batchSize), lr \(hp.learningRate)")
 
-        // 2. Where a previous run stopped: a finished run is reported, an unfinished one needs --resume or --restart.
+        // 2. The evaluation sets, read first so that a bad one stops the run before anything is written.
+        let evalSets = try eval.map { ($0, try EvaluationData.load($0)) }
+        for (path, set) in evalSets { log.info("eval: \(path): \(Evaluation.summary(set))") }
+
+        // 3. The data: every file of data_records.json, weighted by its records.
+        let dataStore = try store.open(create: false)   // the data 01 wrote: a mistyped --store is an error, not a new directory
+        let files = try loadDataFiles(store: dataStore, recordsFile: URL(fileURLWithPath: records))
+        log.info("data: \(files.count) files, \(files.map(\.records).reduce(0, +)) records in \(dataStore)")
+
+        // 4. Where a previous run stopped: a finished run is reported, an unfinished one needs --resume or --restart.
         let outputURL = URL(fileURLWithPath: output)
         try Directory.create(outputURL)
         let checkpoints = try checkpointStore.map { Checkpointer(store: try openStore($0, endpointURL: store.endpointURL)) }
@@ -84,15 +93,6 @@ struct Training: ParsableCommand {
                 throw ValidationError("a checkpoint exists in \(checkpoints.location): pass --resume to continue it or --restart to start over")
             }
         }
-
-        // 3. The evaluation sets, read now so that a bad one stops the run before any training.
-        let evalSets = try eval.map { ($0, try EvaluationData.load($0)) }
-        for (path, set) in evalSets { log.info("eval: \(path): \(Evaluation.summary(set))") }
-
-        // 4. The data: every file of data_records.json, weighted by its records.
-        let dataStore = try store.open(create: false)   // the data 01 wrote: a mistyped --store is an error, not a new directory
-        let files = try loadDataFiles(store: dataStore, recordsFile: URL(fileURLWithPath: records))
-        log.info("data: \(files.count) files, \(files.map(\.records).reduce(0, +)) records in \(dataStore)")
 
         // 5. The model and its tokenizer from 03's directory, with MNRL and AdamW around it.
         let (encoder, tokenizer, maxTokens) = try loadModel(hp)

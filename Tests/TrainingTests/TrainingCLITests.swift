@@ -132,6 +132,19 @@ final class TrainingCLITests: XCTestCase {
         XCTAssertTrue(other.output.contains("--restart"), other.output)
     }
 
+    func testBadEvalSetOrStoreStopsBeforeAnythingIsWritten() throws {
+        let out = dir.appendingPathComponent("never")
+        let badEval = try run(try common() + ["--output", out.path, "--eval", dir.appendingPathComponent("no-such-set").path])
+        XCTAssertEqual(badEval.status, 1, badEval.output)
+        XCTAssertTrue(badEval.output.contains("no-such-set: cannot read: no such file or directory"), badEval.output)
+        var args = try common() + ["--output", out.path]
+        args[args.firstIndex(of: "--store")! + 1] = dir.appendingPathComponent("typo-store").path
+        let badStore = try run(args)
+        XCTAssertEqual(badStore.status, 1, badStore.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "no output directory for a run that never started")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("typo-store").path), "a mistyped store is not created")
+    }
+
     func testResumeWithRestartIsAUsageError() throws {
         let r = try run(try common() + ["--output", dir.appendingPathComponent("a").path, "--resume", "--restart"])
         XCTAssertNotEqual(r.status, 0)
