@@ -143,7 +143,7 @@ struct Training: ParsableCommand {
         case .maxSteps: print("stopped at --max-steps; continue with --resume")
         case .interrupted:
             print("stopped by Ctrl-C; continue with --resume")
-            throw ExitCode(130)
+            throw ExitCode(interruptedExitStatus)
         }
     }
 

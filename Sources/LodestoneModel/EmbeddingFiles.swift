@@ -63,7 +63,7 @@ public final class NpyMatrix {
     public init(path: String) throws {
         self.path = path
         do { mapped = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
-            _ = try readWholeFile(path)   // names the path and the reason
+            try checkReadable(path)   // names the path and the reason
             throw InputError(file: path, reason: describe(error))
         }
         let bytes = [UInt8](mapped.prefix(12))

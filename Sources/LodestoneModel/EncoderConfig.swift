@@ -28,11 +28,7 @@ public struct EncoderConfig {
 
     /// Reads config.json; errors name the file and the missing or invalid field.
     public init(contentsOf url: URL) throws {
-        let data = try readWholeFile(url.path)
-        guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw InputError(file: url.path, reason: "not a JSON object")
-        }
-        try self.init(json: obj, file: url.path)
+        try self.init(json: try readJSONObject(url.path), file: url.path)
     }
 
     /// Builds a config from a parsed JSON object (`file` names it in errors).

@@ -50,7 +50,7 @@ public struct SentenceTransformerDirectory {
     /// else `max_position_embeddings`.
     static func maxSeqLength(_ directory: URL, config: EncoderConfig) throws -> Int {
         let url = directory.appendingPathComponent("sentence_bert_config.json")
-        if FileManager.default.fileExists(atPath: url.path), let value = try jsonObject(url)["max_seq_length"] {
+        if FileManager.default.fileExists(atPath: url.path), let value = try readJSONObject(url.path)["max_seq_length"] {
             guard let n = value as? Int, n >= 2 else {
                 throw InputError(file: url.path, field: "max_seq_length", reason: "not an integer ≥ 2")
             }
@@ -58,17 +58,10 @@ public struct SentenceTransformerDirectory {
         }
         let tokenizerConfig = directory.appendingPathComponent("tokenizer_config.json")
         if FileManager.default.fileExists(atPath: tokenizerConfig.path),
-           let n = try jsonObject(tokenizerConfig)["model_max_length"] as? Int, n >= 2, n < 1_000_000 {   // HF writes 1e30 for "no limit"
+           let n = try readJSONObject(tokenizerConfig.path)["model_max_length"] as? Int, n >= 2, n < 1_000_000 {   // HF writes 1e30 for "no limit"
             return min(n, config.maxPositionEmbeddings)
         }
         return config.maxPositionEmbeddings
-    }
-
-    static func jsonObject(_ url: URL) throws -> [String: Any] {
-        guard let object = (try? JSONSerialization.jsonObject(with: try readWholeFile(url.path))) as? [String: Any] else {
-            throw InputError(file: url.path, reason: "not a JSON object")
-        }
-        return object
     }
 
     /// A missing or mistyped model path gets one line saying so, not an error about a file inside it.

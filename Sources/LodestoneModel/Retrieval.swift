@@ -73,16 +73,17 @@ public enum Retrieval {
                                             dimension: Int) -> [String: Double] {
         let used = relevant.indices.filter { !relevant[$0].isEmpty }
         let depth = max(mapAt, ndcgAt, mrrAt, accuracyAt.max()!, precisionRecallAt.max()!)
-        var sums: [String: Double] = [:]
-        // Blocks of queries keep the score matrix small for large corpora.
-        let block = max(1, (1 << 22) / max(corpus.count, 1))
-        for start in stride(from: 0, to: used.count, by: block) {
-            let ids = Array(used[start..<min(used.count, start + block)])
-            let scores = scoreMatrix(ids.map { queries[$0] }, corpus, dimension: dimension)
-            for (row, q) in ids.enumerated() {
-                let hits = best(scores[(row * corpus.count)..<((row + 1) * corpus.count)], k: depth).map { relevant[q].contains($0.index) }
-                for (name, value) in queryMetrics(hits: hits, relevantCount: relevant[q].count) { sums[name, default: 0] += value }
+        let flatQueries = used.flatMap { queries[$0] }, flatCorpus = corpus.flatMap { $0 }
+        let ranked = used.isEmpty || corpus.isEmpty ? Array(repeating: [], count: used.count) : flatQueries.withUnsafeBufferPointer { q in
+            flatCorpus.withUnsafeBufferPointer { c in
+                search(queries: q.baseAddress!, queryCount: used.count, corpus: c.baseAddress!, corpusCount: corpus.count,
+                       dimension: dimension, k: depth)
             }
+        }
+        var sums: [String: Double] = [:]
+        for (q, hits) in zip(used, ranked) {
+            let relevance = hits.map { relevant[q].contains($0.index) }
+            for (name, value) in queryMetrics(hits: relevance, relevantCount: relevant[q].count) { sums[name, default: 0] += value }
         }
         return sums.mapValues { $0 / Double(max(used.count, 1)) }
     }

@@ -30,7 +30,7 @@ public enum SafeTensors {
         let file = url.path
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            _ = try readWholeFile(file)   // names the path and the reason (missing, a directory, unreadable)
+            try checkReadable(file)   // names the path and the reason (missing, a directory, unreadable)
             throw SafeTensorsError.unreadable(file: file, reason: describe(error))
         }
         return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in

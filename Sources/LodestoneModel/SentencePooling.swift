@@ -50,9 +50,7 @@ public struct SentencePooling: Equatable, Sendable {
         }
         let url = directory.appendingPathComponent(poolingPath).appendingPathComponent("config.json")
         guard FileManager.default.fileExists(atPath: url.path) else { return pooling }
-        guard let object = (try? JSONSerialization.jsonObject(with: try readWholeFile(url.path))) as? [String: Any] else {
-            throw InputError(file: url.path, reason: "not a JSON object")
-        }
+        let object = try readJSONObject(url.path)
         if let value = object["pooling_mode"] {
             let names = value as? [String] ?? (value as? String).map { [$0] }
             guard let names, !names.isEmpty else { throw InputError(file: url.path, field: "pooling_mode", reason: "not a mode name or a list of them") }
@@ -122,9 +120,7 @@ public struct SentencePrompts: Equatable, Sendable {
     public static func read(directory: URL) throws -> SentencePrompts {
         let url = directory.appendingPathComponent("config_sentence_transformers.json")
         guard FileManager.default.fileExists(atPath: url.path) else { return SentencePrompts() }
-        guard let object = (try? JSONSerialization.jsonObject(with: try readWholeFile(url.path))) as? [String: Any] else {
-            throw InputError(file: url.path, reason: "not a JSON object")
-        }
+        let object = try readJSONObject(url.path)
         var out = SentencePrompts()
         if let prompts = object["prompts"] {
             guard let map = prompts as? [String: String] else { throw InputError(file: url.path, field: "prompts", reason: "not an object of strings") }
