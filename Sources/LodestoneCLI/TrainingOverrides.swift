@@ -28,6 +28,10 @@ public struct TrainingOverrides: ParsableArguments {
     @Option(help: "Also checkpoint every N steps inside an epoch (default 0: after epochs only).") public var checkpointEvery: Int?
     @Option(help: "Dropout while training: auto (the model's config.json: hidden_dropout_prob, attention_probs_dropout_prob; the default), off, or P (hidden and attention P).")
     public var dropout: String?
+    @Option(help: "Texts per pass with activations, for cached MNRL (default: as many as --memory-budget allows; the whole batch when it fits).")
+    public var miniBatchSize: Int?
+    @Option(help: "Memory the trainer plans to stay within, e.g. 6G or 512M (default: half of physical memory, shared by the ranks on a host). A batch that would not fit is split into mini-batches (cached MNRL), never refused.")
+    public var memoryBudget: String?
 
     public init() {}
 
@@ -48,6 +52,8 @@ public struct TrainingOverrides: ParsableArguments {
         if symmetricLoss { c.symmetricLoss = true }
         if let seed { c.seed = seed }
         if let maxSteps { c.maxSteps = maxSteps }
+        if let miniBatchSize { c.miniBatchSize = miniBatchSize }
+        if let memoryBudget { c.memoryBudget = memoryBudget }
         if let dropout {
             guard let setting = DropoutSetting(dropout) else {
                 throw TrainingError.config(file: "flags", field: "dropout", reason: "expected auto, off or a probability, found '\(dropout)'")

@@ -13,7 +13,7 @@ public struct LayerActivations {
 
 /// Gradient scratch shared by all layers during the backward pass.
 public struct GradientScratch {
-    public var dX, dSum, dAttention, dQKV, dFfnIn, dFfnAct, dEmbeddings, poolScratch, scores: UnsafeMutablePointer<Float>
+    public var dX, dSum, dAttention, dQKV, dFfnIn, dFfnAct, poolScratch: UnsafeMutablePointer<Float>
 }
 
 public final class Activations {
@@ -41,25 +41,42 @@ public final class Activations {
     public init() {}
     deinit { storage?.deallocate(); idStorage?.deallocate(); maskStorage?.deallocate() }
 
+    /// What `prepare` lays out for a batch, in floats, token ids and dropout-mask words.
+    public struct Footprint: Equatable, Sendable {
+        public var floats = 0, ids = 0, maskWords = 0
+        public var bytes: Int { 4 * floats + 4 * ids + 8 * maskWords }
+    }
+
+    /// The footprint of `prepare(config:batch:training:dropoutMasks:)` for `tokens` tokens in `sequences`
+    /// sequences whose attention needs `attentionScratch` floats: the one formula the mini-batch planner and
+    /// `prepare` share.
+    public static func footprint(config c: EncoderConfig, tokens T: Int, sequences S: Int, attentionScratch: Int,
+                                 training: Bool, dropoutMasks: Bool) -> Footprint {
+        let H = c.hidden, I = c.intermediate, ffnIn = c.isMosaic ? 2 * I : I
+        let stored = training ? c.layers : 1
+        var f = Footprint()
+        f.floats = T * (2 * H + 2) + stored * T * (8 * H + 4 + ffnIn + I) + S * (H + 1) + attentionScratch
+        if training { f.floats += T * (6 * H + ffnIn + I) + H }
+        f.ids = T
+        if dropoutMasks {
+            let hiddenWords = dropoutMaskWords(T * H), ffnWords = dropoutMaskWords(T * (c.isMosaic ? I : H))
+            f.maskWords = hiddenWords + stored * (hiddenWords + ffnWords)
+        }
+        return f
+    }
+
     /// Lays out buffers for `batch`; grows the allocation only when it is too small.
-    /// `training`: keep every layer and add gradient scratch; `scoreCount`: loss score matrix size;
-    /// `dropoutMasks`: bits for every hidden dropout site (training with dropout).
-    public func prepare(config c: EncoderConfig, batch: RaggedBatch, training: Bool, scoreCount: Int = 0,
-                        dropoutMasks: Bool = false) {
+    /// `training`: keep every layer and add gradient scratch; `dropoutMasks`: bits for every hidden dropout site.
+    public func prepare(config c: EncoderConfig, batch: RaggedBatch, training: Bool, dropoutMasks: Bool = false) {
         let T = batch.tokenCount, S = batch.count, H = c.hidden, I = c.intermediate
         let ffnIn = c.isMosaic ? 2 * I : I
         let scratchCount = attentionScratchCount(batch)
-        let perTokenPerLayer: Int = 8 * H + 4 + ffnIn + I
-        let perLayer: Int = T * perTokenPerLayer
         let stored: Int = training ? c.layers : 1
-        var total: Int = T * (2 * H + 2) + stored * perLayer + S * (H + 1) + scratchCount
-        if training {
-            let perToken: Int = 6 * H + ffnIn + I
-            total += T * perToken + S * H + H + scoreCount
-        }
+        let total = Activations.footprint(config: c, tokens: T, sequences: S, attentionScratch: scratchCount,
+                                          training: training, dropoutMasks: dropoutMasks).floats
         if total > capacity {
             storage?.deallocate()
-            capacity = total + total / 4
+            capacity = total + total / 4   // headroom against regrowing; untouched pages cost no memory
             storage = .allocate(capacity: capacity)
         }
         if T > idCapacity {
@@ -81,7 +98,8 @@ public final class Activations {
         if dropoutMasks { takeMasks(config: c, tokens: T) }
         sentenceEmbeddings = take(S * H); norms = take(S); attentionScratch = take(scratchCount)
         scratch = training ? GradientScratch(dX: take(T * H), dSum: take(T * H), dAttention: take(T * H),
-                                             dQKV: take(T * 3 * H), dFfnIn: take(T * ffnIn), dFfnAct: take(T * I),                                             dEmbeddings: take(S * H), poolScratch: take(H), scores: take(scoreCount)) : nil
+                                             dQKV: take(T * 3 * H), dFfnIn: take(T * ffnIn), dFfnAct: take(T * I),
+                                             poolScratch: take(H)) : nil
     }
 
     /// Mask bits for the embeddings and each layer's attention output and feed-forward dropout (MosaicBERT drops
@@ -92,7 +110,7 @@ public final class Activations {
         let total = hiddenWords + layers.count * (hiddenWords + ffnWords)
         if total > maskCapacity {
             maskStorage?.deallocate()
-            maskCapacity = total + total / 4
+            maskCapacity = total
             maskStorage = .allocate(capacity: maskCapacity)
         }
         var next = maskStorage!

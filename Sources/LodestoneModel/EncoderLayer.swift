@@ -22,6 +22,10 @@ struct StepDropout {
     let hidden: DropoutRate?
     let attention: DropoutRate?
     let seed: UInt64
+    /// Where this batch's rows start in the step's whole batch: tokens before its first row, and attention
+    /// probabilities (Σ heads · L²) before it. A mini-batch then draws the masks the whole batch would.
+    var tokenOffset = 0
+    var probabilityOffset = 0
 
     enum Site: Int { case embeddings, attentionProbabilities, attentionOutput, feedForward }
 
@@ -37,13 +41,15 @@ struct StepDropout {
     func key(layer: Int, _ site: Site) -> UInt64 { dropoutKey(seed: seed, layer, site.rawValue) }
 
     func attention(layer: Int) -> AttentionDropout? {
-        attention.map { AttentionDropout(rate: $0, key: key(layer: layer, .attentionProbabilities)) }
+        attention.map { AttentionDropout(rate: $0, key: key(layer: layer, .attentionProbabilities), offset: probabilityOffset) }
     }
 
-    /// Hidden dropout of `count` elements of x at a site, keeping the mask bits.
-    func forward(_ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<UInt64>?, count: Int, layer: Int, _ site: Site) {
+    /// Hidden dropout of x[tokens, width] at a site, keeping the mask bits.
+    func forward(_ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<UInt64>?, tokens: Int, width: Int,
+                 layer: Int, _ site: Site) {
         guard let hidden else { return }
-        dropoutForward(x, mask: mask!, count: count, rate: hidden, key: key(layer: layer, site))
+        dropoutForward(x, mask: mask!, count: tokens * width, rate: hidden, key: key(layer: layer, site),
+                       start: tokenOffset * width)
     }
 }
 
@@ -54,19 +60,19 @@ func encoderLayerForward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Flo
     attentionForward(a.attention, qkv: a.qkv, scratch: ctx.attentionScratch, batch: ctx.batch,
                      shape: ctx.attentionShape, alibiSlopes: ctx.slopes, dropout: drop?.attention(layer: l))
     linearForward(a.attentionSum, a.attention, p + o.attentionOutWeight, p + o.attentionOutBias, rows: T, inDim: H, outDim: H)
-    drop?.forward(a.attentionSum, mask: a.attentionOutputMask, count: T * H, layer: l, .attentionOutput)
+    drop?.forward(a.attentionSum, mask: a.attentionOutputMask, tokens: T, width: H, layer: l, .attentionOutput)
     layerNormForward(a.attentionNormed, mean: a.attentionMean, rstd: a.attentionRstd, x: a.attentionSum, residual: x,
                      weight: p + o.attentionNormWeight, bias: p + o.attentionNormBias, rows: T, dim: H, eps: c.layerNormEps)
     if c.isMosaic {
         linearForward(a.ffnIn, a.attentionNormed, p + o.ffnInWeight, nil, rows: T, inDim: H, outDim: 2 * I)
         gatedGeluForward(a.ffnAct, a.ffnIn, rows: T, inner: I)
-        drop?.forward(a.ffnAct, mask: a.feedForwardMask, count: T * I, layer: l, .feedForward)
+        drop?.forward(a.ffnAct, mask: a.feedForwardMask, tokens: T, width: I, layer: l, .feedForward)
     } else {
         linearForward(a.ffnIn, a.attentionNormed, p + o.ffnInWeight, p + o.ffnInBias!, rows: T, inDim: H, outDim: I)
         geluForward(a.ffnAct, a.ffnIn, count: T * I)
     }
     linearForward(a.ffnSum, a.ffnAct, p + o.ffnOutWeight, p + o.ffnOutBias, rows: T, inDim: I, outDim: H)
-    if !c.isMosaic { drop?.forward(a.ffnSum, mask: a.feedForwardMask, count: T * H, layer: l, .feedForward) }
+    if !c.isMosaic { drop?.forward(a.ffnSum, mask: a.feedForwardMask, tokens: T, width: H, layer: l, .feedForward) }
     layerNormForward(a.output, mean: a.ffnMean, rstd: a.ffnRstd, x: a.ffnSum, residual: a.attentionNormed,
                      weight: p + o.ffnNormWeight, bias: p + o.ffnNormBias, rows: T, dim: H, eps: c.layerNormEps)
 }

@@ -24,7 +24,15 @@ public final class EncoderTrainer {
     public let adamV: UnsafeMutablePointer<Float>
     /// Number of optimizer steps taken (AdamW's t; bias correction uses step + 1 on the next update).
     public private(set) var optimizerStep = 0
+    /// How a step may split its batch (cached MNRL); by default never.
+    public var batching = MiniBatching()
+    /// The ranks that share each step (data-parallel training); one process by default.
+    public var collective: Collective = SingleProcess()
+    /// Passes the last step made: embedding passes without activations (0 when the batch fit one pass) and
+    /// passes with activations.
+    public private(set) var lastStepPasses = (embedding: 0, training: 0)
     private let act = Activations()
+    private let buffers = StepBuffers()
     private var decayRanges: [(offset: Int, count: Int, decay: Bool)] = []
     private var lastGradNorm: Float = 0
 
@@ -60,7 +68,14 @@ public final class EncoderTrainer {
 
     /// Forward + loss + backward for one batch. columns[0] anchors, columns[1] positives, columns[2...]
     /// hard negatives; row i of each column belongs together. Overwrites `gradients`. With `dropout`, the
-    /// masks are a function of `dropoutSeed` alone (the trainer derives it from its seed and the step number).
+    /// masks are a function of `dropoutSeed` alone (the trainer derives it from its seed and the step number),
+    /// and of each element's place in the whole batch, so however the batch is split the masks are the same.
+    ///
+    /// When this rank's texts fit one pass with activations (`batching`), that is all: forward, loss, backward.
+    /// Otherwise the step is cached MNRL: embed every text in passes without activations, take the loss and
+    /// its gradient with respect to the embeddings, then recompute mini-batch by mini-batch with activations and
+    /// backpropagate. Under `collective` each rank encodes a slice, the embeddings are all-gathered (the loss
+    /// sees the whole batch's negatives) and the gradients summed: every rank ends with the same gradients.
     public func computeGradients(columns: [[[Int32]]], dropoutSeed: UInt64 = 0) throws -> StepResult {
         guard columns.count >= 2 else { throw EncoderError.badBatch(reason: "need at least anchors and positives, got \(columns.count) column(s)") }
         let B = columns[0].count
@@ -68,23 +83,61 @@ public final class EncoderTrainer {
         for (c, col) in columns.enumerated() where col.count != B {
             throw EncoderError.badBatch(reason: "column \(c) has \(col.count) rows, column 0 has \(B)")
         }
-        let enc = encoder, c = enc.config, H = c.hidden, p = enc.parameters, g = gradients
+        let enc = encoder, H = enc.config.hidden
         let rows = columns.flatMap { $0 }
-        let ragged = try enc.validate(rows)
-        let T = ragged.tokenCount
-        let drop = StepDropout(rates: dropout, seed: dropoutSeed)
-        act.prepare(config: c, batch: ragged, training: true, scoreCount: 2 * B * B * (columns.count - 1),
-                    dropoutMasks: drop?.hidden != nil)
-        let s = act.scratch!
-        g.update(repeating: 0, count: enc.parameterCount)
+        let whole = try enc.validate(rows)
+        let step = StepBatch(rows: rows, whole: whole, heads: enc.config.heads,
+                             dropout: StepDropout(rates: dropout, seed: dropoutSeed))
+        let mine = rankRows(lengths: whole.lengths, rank: collective.rank, size: collective.size)
+        let plan = memoryPlan(whole: whole, anchors: B, columns: columns.count)
+        let passes = plan.miniBatches(lengths: whole.lengths, range: mine)
+        buffers.prepare(rows: rows.count, dim: H, scores: 2 * B * B * (columns.count - 1))
+        gradients.update(repeating: 0, count: enc.parameterCount)
 
-        let top = enc.forward(rows, ragged: ragged, act: act, dropout: drop)
-        let lossValue = rankingLossForwardBackward(demb: s.dEmbeddings, emb: act.sentenceEmbeddings, scores: s.scores,
-                                                   anchors: B, columns: columns.count, dim: H,
-                                                   scale: loss.scale, symmetric: loss.symmetric)
-        meanPoolNormalizeBackward(dx: s.dX, dout: s.dEmbeddings, out: act.sentenceEmbeddings, norms: act.norms,
-                                  batch: ragged, dim: H, scratch: s.poolScratch)
-        _ = top
+        if passes.training.count <= 1 {
+            lastStepPasses = (0, passes.training.count)
+            if let r = passes.training.first { encode(step, r, training: true) }
+            try gatherEmbeddings(whole: whole, mine: mine)
+            let lossValue = lossAndEmbeddingGradients(anchors: B, columns: columns.count)
+            if let r = passes.training.first { backward(step, r) }
+            return try finishGradients(loss: lossValue)
+        }
+        lastStepPasses = (passes.inference.count, passes.training.count)
+        for r in passes.inference { encode(step, r, training: false) }
+        try gatherEmbeddings(whole: whole, mine: mine)
+        let lossValue = lossAndEmbeddingGradients(anchors: B, columns: columns.count)
+        for r in passes.training {
+            encode(step, r, training: true)
+            backward(step, r)
+        }
+        return try finishGradients(loss: lossValue)
+    }
+
+    /// The memory plan of a batch under `batching`.
+    public func memoryPlan(whole: RaggedBatch, anchors: Int, columns: Int) -> MemoryPlan {
+        MemoryPlan(config: encoder.config, parameterCount: parameterCount, batching: batching, longest: whole.maxLength,
+                   rows: whole.count, tokens: whole.tokenCount, anchors: anchors, columns: columns,
+                   dropout: dropout.hidden > 0)
+    }
+
+    /// Forward over rows `r` of the step; their embeddings go to the step's embedding matrix. `training` keeps
+    /// every layer's activations (and dropout masks) for `backward`.
+    private func encode(_ step: StepBatch, _ r: Range<Int>, training: Bool) {
+        let enc = encoder, H = enc.config.hidden
+        let batch = step.slice(r)
+        act.prepare(config: enc.config, batch: batch.ragged, training: training, dropoutMasks: batch.dropout?.hidden != nil)
+        enc.forward(batch.rows, ragged: batch.ragged, act: act, dropout: batch.dropout)
+        (buffers.embeddings + r.lowerBound * H).update(from: act.sentenceEmbeddings, count: r.count * H)
+    }
+
+    /// Backward over rows `r`, whose activations `encode(…, training: true)` left in `act`, from their
+    /// embedding gradients; parameter gradients accumulate.
+    private func backward(_ step: StepBatch, _ r: Range<Int>) {
+        let enc = encoder, c = enc.config, H = c.hidden, p = enc.parameters, g = gradients
+        let batch = step.slice(r), ragged = batch.ragged, T = ragged.tokenCount, drop = batch.dropout
+        let s = act.scratch!
+        meanPoolNormalizeBackward(dx: s.dX, dout: buffers.embeddingGradients + r.lowerBound * H, out: act.sentenceEmbeddings,
+                                  norms: act.norms, batch: ragged, dim: H, scratch: s.poolScratch)
         let ctx = LayerContext(config: c, batch: ragged, slopes: enc.slopes, attentionScratch: act.attentionScratch, dropout: drop)
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let input = l == 0 ? act.embeddingOutput! : act.layer(l - 1).output
@@ -99,8 +152,29 @@ public final class EncoderTrainer {
                           mean: act.embeddingMean, rstd: act.embeddingRstd, weight: p + e.normWeight, rows: T, dim: H)
         embeddingBackward(dword: g + e.word, dtokenType: g + e.tokenType, dposition: e.position.map { g + $0 },
                           dout: s.dSum, ids: act.ids, batch: ragged, dim: H)
-        lastGradNorm = globalNorm(g, count: enc.parameterCount)
-        return StepResult(loss: lossValue, gradNorm: lastGradNorm)
+    }
+
+    /// Every rank's slice of the embedding matrix, to every rank.
+    private func gatherEmbeddings(whole: RaggedBatch, mine: Range<Int>) throws {
+        let size = collective.size, H = encoder.config.hidden
+        guard size > 1 else { return }
+        let counts = (0..<size).map { rankRows(lengths: whole.lengths, rank: $0, size: size).count * H }
+        buffers.send.update(from: buffers.embeddings + mine.lowerBound * H, count: mine.count * H)
+        try collective.allGather(buffers.send, into: buffers.embeddings, counts: counts)
+    }
+
+    /// MNRL over the whole batch's embeddings; their gradients go to `buffers.embeddingGradients`.
+    private func lossAndEmbeddingGradients(anchors: Int, columns: Int) -> Float {
+        rankingLossForwardBackward(demb: buffers.embeddingGradients, emb: buffers.embeddings, scores: buffers.scores,
+                                   anchors: anchors, columns: columns, dim: encoder.config.hidden,
+                                   scale: loss.scale, symmetric: loss.symmetric)
+    }
+
+    /// Sums the ranks' gradients and takes their norm.
+    private func finishGradients(loss: Float) throws -> StepResult {
+        try collective.allReduceSum(gradients, count: parameterCount)
+        lastGradNorm = globalNorm(gradients, count: parameterCount)
+        return StepResult(loss: loss, gradNorm: lastGradNorm)
     }
 
     /// Clips the gradients to `maxGradNorm` (if set) and applies one AdamW update at `learningRate`.

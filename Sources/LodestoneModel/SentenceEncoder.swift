@@ -111,7 +111,7 @@ public final class SentenceEncoder {
                          position: e.position.map { p + $0 }, batch: ragged, dim: H)
         layerNormForward(act.embeddingOutput, mean: act.embeddingMean, rstd: act.embeddingRstd, x: act.embeddingSum,
                          residual: nil, weight: p + e.normWeight, bias: p + e.normBias, rows: T, dim: H, eps: c.layerNormEps)
-        dropout?.forward(act.embeddingOutput, mask: act.embeddingMask, count: T * H, layer: -1, .embeddings)
+        dropout?.forward(act.embeddingOutput, mask: act.embeddingMask, tokens: T, width: H, layer: -1, .embeddings)
         let ctx = LayerContext(config: c, batch: ragged, slopes: slopes, attentionScratch: act.attentionScratch, dropout: dropout)
         var x = act.embeddingOutput!
         for l in 0..<c.layers {

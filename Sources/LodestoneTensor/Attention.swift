@@ -85,10 +85,12 @@ public func attentionScratchCount(_ batch: RaggedBatch) -> Int { computeThreads 
 public struct AttentionDropout: Sendable {
     public let rate: DropoutRate
     public let key: UInt64
-    public init(rate: DropoutRate, key: UInt64) { self.rate = rate; self.key = key }
+    /// Added to every index: the draws of the sequences before this batch's first (a mini-batch of a larger one).
+    public var offset: Int = 0
+    public init(rate: DropoutRate, key: UInt64, offset: Int = 0) { self.rate = rate; self.key = key; self.offset = offset }
 
     @inline(__always) func apply(_ p: UnsafeMutablePointer<Float>, length L: Int, head h: Int, probOffset: Int) {
-        dropoutInPlace(p, count: L * L, rate: rate, key: key, start: probOffset + h * L * L)
+        dropoutInPlace(p, count: L * L, rate: rate, key: key, start: offset + probOffset + h * L * L)
     }
 }
 

@@ -46,22 +46,29 @@ public func dropoutKey(seed: UInt64, _ parts: Int...) -> UInt64 {
 public func dropoutMaskWords(_ count: Int) -> Int { (count + 63) / 64 }
 
 /// x[i] = kept ? x[i] · scale : 0 for `count` elements; mask bit i (word i / 64, bit i % 64) = kept.
+/// Element i draws index `start + i` of the stream, so a slice of a larger tensor (a mini-batch's rows) drops
+/// exactly what the whole tensor would at those elements.
 public func dropoutForward(_ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<UInt64>, count: Int,
-                           rate: DropoutRate, key: UInt64) {
+                           rate: DropoutRate, key: UInt64, start: Int = 0) {
     let words = dropoutMaskWords(count), threshold = rate.threshold, scale = rate.scale
     parallelRanges(words, minPerPart: 256) { range in
         for w in range {
             var bits: UInt64 = 0
-            for pair in 0..<32 {
-                let z = dropoutMix(key, UInt64(w * 32 + pair))
-                let lo: UInt64 = UInt32(truncatingIfNeeded: z) >= threshold ? 1 : 0
-                let hi: UInt64 = UInt32(truncatingIfNeeded: z >> 32) >= threshold ? 1 : 0
-                bits |= (lo | hi << 1) << UInt64(2 * pair)
+            let first = start + w * 64
+            if first & 1 == 0 {
+                for pair in 0..<32 {   // one mix gives the draws of two neighbours
+                    let z = dropoutMix(key, UInt64(first >> 1 + pair))
+                    let lo: UInt64 = UInt32(truncatingIfNeeded: z) >= threshold ? 1 : 0
+                    let hi: UInt64 = UInt32(truncatingIfNeeded: z >> 32) >= threshold ? 1 : 0
+                    bits |= (lo | hi << 1) << UInt64(2 * pair)
+                }
+            } else {
+                for j in 0..<64 where dropoutDraw(key: key, index: first + j) >= threshold { bits |= 1 << UInt64(j) }
             }
-            let start = w * 64, n = min(64, count - start)
+            let n = min(64, count - w * 64)
             if n < 64 { bits &= (1 << UInt64(n)) - 1 }
             mask[w] = bits
-            applyMaskWord(x + start, x + start, bits: bits, count: n, scale: scale)
+            applyMaskWord(x + w * 64, x + w * 64, bits: bits, count: n, scale: scale)
         }
     }
 }

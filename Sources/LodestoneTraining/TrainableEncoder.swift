@@ -1,5 +1,6 @@
 import Foundation
 import LodestoneModel
+import LodestoneTensor
 import LodestoneText
 
 /// The seam between the trainer loop and the model's math: an encoder with its loss (MNRL) and optimizer
@@ -21,9 +22,15 @@ public protocol TrainableEncoder: AnyObject {
     /// Writes the model as a sentence-transformers directory (as 03 writes it) to `directory`, atomically:
     /// a reader sees the previous directory or the new one, never half of one.
     func saveModelDirectory(to directory: URL) throws
+    /// Sets how steps split their batches (cached MNRL) to stay within `budget` bytes, counting `otherBytes` the
+    /// training loop holds, with at most `maxTexts` texts per pass; returns the plan of the largest step the run
+    /// can take (`pairs` × `columns` texts of `tokensPerText` tokens). nil: this model does not plan memory.
+    func planMemory(budget: Int?, maxTexts: Int?, otherBytes: Int, pairs: Int, columns: Int, tokensPerText: Int) -> MemoryPlan?
 }
 
 extension TrainableEncoder {
+    public func planMemory(budget: Int?, maxTexts: Int?, otherBytes: Int, pairs: Int, columns: Int, tokensPerText: Int) -> MemoryPlan? { nil }
+
     /// A copy of the whole trainable state (allocates; the trainer reuses one buffer instead).
     public func trainingState() -> ModelTrainingState {
         var state = ModelTrainingState()
@@ -33,6 +40,12 @@ extension TrainableEncoder {
 }
 
 extension EncoderTrainer: TrainableEncoder {
+    public func planMemory(budget: Int?, maxTexts: Int?, otherBytes: Int, pairs: Int, columns: Int, tokensPerText: Int) -> MemoryPlan? {
+        batching = MiniBatching(maxTexts: maxTexts, memoryBudget: budget, otherBytes: otherBytes)
+        let whole = RaggedBatch(lengths: Array(repeating: tokensPerText, count: pairs * columns))
+        return memoryPlan(whole: whole, anchors: pairs, columns: columns)
+    }
+
     /// The trainable encoder of a sentence-transformers directory with the run's loss and optimizer settings:
     /// MNRL (scale, symmetric), AdamW (eps, weight decay, skipped for bias/LayerNorm), clipping at `maxGradNorm`,
     /// dropout as `config.dropout` says (auto: the directory's config.json rates).
@@ -41,6 +54,7 @@ extension EncoderTrainer: TrainableEncoder {
                       loss: MultipleNegativesRankingLoss(scale: Float(config.scale), symmetric: config.symmetricLoss),
                       adamW: AdamWConfig(eps: Float(config.adamEps), weightDecay: Float(config.weightDecay)),
                       maxGradNorm: Float(config.maxGradNorm), dropout: try config.dropout.rates(for: directory.config))
+        batching = MiniBatching(maxTexts: config.miniBatchSize, memoryBudget: config.memoryBudgetBytes)
     }
 }
 

@@ -47,6 +47,9 @@ public final class Trainer {
     public let sampler: LodestoneSampler
     public let checkpointer: Checkpointer
     public let interrupts: InterruptController
+    /// How a step of the largest batch the run can take splits to stay within the memory budget (nil: a model
+    /// that does not plan memory).
+    public private(set) var memoryPlan: MemoryPlan?
     public private(set) var progress = TrainerProgress()
     public private(set) var options: TrainerOptions
     private var config: TrainingConfig { options.config }
@@ -75,6 +78,12 @@ public final class Trainer {
         self.checkpointer = checkpointer; self.options = options; self.interrupts = interrupts
         printer = ProgressPrinter(interval: options.progressInterval)
         lastGood = model.trainingState()
+        memoryPlan = model.planMemory(budget: options.config.memoryBudgetBytes, maxTexts: options.config.miniBatchSize,
+                                      otherBytes: 4 * 3 * model.parameterCount, pairs: options.config.batchSize, columns: 3,
+                                      tokensPerText: options.maxTokens ?? options.config.maxSeqLength)
+        if let plan = memoryPlan, !plan.fits {
+            throw TrainingError.config(file: "flags", field: "memory_budget", reason: "\(formatMemory(plan.budget ?? 0)) is too small: the model and optimizer take \(formatMemory(plan.fixedBytes)) and one text of \(options.maxTokens ?? options.config.maxSeqLength) tokens \(formatMemory(plan.oneTextBytes)) more; give at least \(formatMemory(plan.fixedBytes + plan.stepBytes + plan.oneTextBytes)) or a smaller max_seq_length")
+        }
         try Directory.create(options.outputDirectory)
     }
 

@@ -32,6 +32,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Dropout while training: the model's config.json rates (auto, the original's: sentence-transformers fit in
     /// train mode), none (off), or one probability for hidden and attention dropout.
     public var dropout = DropoutSetting.auto
+    /// At most this many texts per pass with activations (cached MNRL); nil: as many as the memory budget allows.
+    public var miniBatchSize: Int?
+    /// The memory the trainer plans to stay within, as `6G` or `512M`; nil: `defaultMemoryBudget()`.
+    public var memoryBudget: String?
 
     public init() {}
 
@@ -41,6 +45,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         case weightDecay = "weight_decay", maxGradNorm = "max_grad_norm", scale, seed, maxSteps = "max_steps"
         case symmetricLoss = "symmetric_loss", adamEps = "adam_eps"
         case stallTimeout = "stall_timeout", checkpointEvery = "checkpoint_every", dropout
+        case miniBatchSize = "mini_batch_size", memoryBudget = "memory_budget"
     }
 
     public init(from decoder: Decoder) throws {
@@ -56,6 +61,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         maxSteps = try c.decodeIfPresent(Int.self, forKey: .maxSteps)
         stallTimeout = try get(.stallTimeout, d.stallTimeout); checkpointEvery = try get(.checkpointEvery, d.checkpointEvery)
         dropout = try get(.dropout, d.dropout)
+        miniBatchSize = try c.decodeIfPresent(Int.self, forKey: .miniBatchSize)
+        memoryBudget = try c.decodeIfPresent(String.self, forKey: .memoryBudget)
     }
 
     /// Reads a JSON config; unknown keys and wrong types are errors naming the file and the field.
@@ -103,8 +110,15 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         try check(maxSteps.map { $0 >= 0 } ?? true, .maxSteps, "must not be negative")
         try check(stallTimeout > 0, .stallTimeout, "must be positive")
         try check(checkpointEvery >= 0, .checkpointEvery, "must not be negative")
+        try check(miniBatchSize.map { $0 >= 1 } ?? true, .miniBatchSize, "must be at least 1")
+        if let memoryBudget {
+            try check(parseMemorySize(memoryBudget) != nil, .memoryBudget, "expected a size such as 6G or 512M, found '\(memoryBudget)'")
+        }
         if case .rate(let p) = dropout { try check(p >= 0 && p < 1, .dropout, "must be auto, off or a probability in [0, 1), found \(p)") }
     }
+
+    /// `memory_budget` in bytes, or the default share of this machine's memory.
+    public var memoryBudgetBytes: Int { memoryBudget.flatMap(parseMemorySize) ?? defaultMemoryBudget() }
 
     /// Steps of the whole schedule (2 × 50 × 2 × 10,000 = 2,000,000 for the original).
     public var plannedSteps: Int { cycles * chunks * epochs * stepsPerEpoch }
@@ -179,4 +193,12 @@ public enum TrainingError: Error, CustomStringConvertible {
         case .checkpoint(let p, let r): return "checkpoint \(p): \(r)"
         }
     }
+}
+
+/// Half of physical memory, shared by the ranks `mpirun` started on this host: room for the OS, page cache and
+/// whatever else runs, while a step's activations may still take gigabytes.
+public func defaultMemoryBudget() -> Int {
+    let env = ProcessInfo.processInfo.environment
+    let localRanks = max(1, Int(env["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? env["MPI_LOCALNRANKS"] ?? "") ?? 1)
+    return Int(ProcessInfo.processInfo.physicalMemory / 2) / localRanks
 }

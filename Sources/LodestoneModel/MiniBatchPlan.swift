@@ -1,0 +1,113 @@
+// Cached MNRL (GradCache, Gao et al. 2021) trains a batch larger than its activations allow: embed every text
+// without keeping activations, take the loss and its gradient with respect to the embeddings, then recompute
+// mini-batch by mini-batch with activations and backpropagate that mini-batch's embedding gradients. This file
+// decides the mini-batches: from a memory budget, the parameter count and `Activations.footprint`, how many
+// tokens a pass with activations (and one without) may hold.
+import LodestoneTensor
+
+/// How a training step may split its batch.
+public struct MiniBatching: Equatable, Sendable {
+    /// At most this many texts per pass with activations (nil: as many as the budget allows).
+    public var maxTexts: Int?
+    /// Bytes the whole process may use (nil: no limit, so a batch is one pass unless `maxTexts` splits it).
+    public var memoryBudget: Int?
+    /// Bytes the process holds besides the trainer's own buffers (the training loop's rollback copy).
+    public var otherBytes: Int
+    public init(maxTexts: Int? = nil, memoryBudget: Int? = nil, otherBytes: Int = 0) {
+        self.maxTexts = maxTexts; self.memoryBudget = memoryBudget; self.otherBytes = otherBytes
+    }
+
+    /// Allowance for what no formula here counts: code, the runtime, OpenBLAS's buffers, tokenizer, sampler.
+    public static let runtimeBytes = 320 << 20
+}
+
+/// The memory a step of `rows` texts (the longest `longest` tokens) will take, and the mini-batch sizes that
+/// keep it within the budget.
+public struct MemoryPlan: Equatable, Sendable {
+    public let budget: Int?
+    /// Parameters, gradients and AdamW's two moments, plus `MiniBatching.otherBytes` and the runtime allowance.
+    public let fixedBytes: Int
+    /// The whole batch's embeddings, their gradients, the score matrix and its gradient.
+    public let stepBytes: Int
+    /// Tokens one pass with activations may hold (Int.max: no limit).
+    public let trainingTokens: Int
+    /// Tokens one pass without activations (the embedding pass of cached MNRL) may hold.
+    public let inferenceTokens: Int
+    public let maxTexts: Int?
+    /// Activation bytes of a pass with activations over one text of `longest` tokens: the least the plan needs.
+    public let oneTextBytes: Int
+    /// Bytes of a pass with activations of `trainingTokens` tokens (capped at the whole batch's).
+    public let activationBytes: Int
+
+    /// `fixedBytes + stepBytes + activationBytes`: what the step may peak at.
+    public var peakBytes: Int { fixedBytes + stepBytes + activationBytes }
+    /// False when not even one text of the longest length fits the budget.
+    public var fits: Bool { budget.map { fixedBytes + stepBytes + oneTextBytes <= $0 } ?? true }
+
+    public init(config c: EncoderConfig, parameterCount: Int, batching: MiniBatching, longest: Int, rows: Int,
+                tokens: Int, anchors: Int, columns: Int, dropout: Bool) {
+        let budget = batching.memoryBudget
+        let fixed = 4 * 4 * parameterCount + batching.otherBytes + MiniBatching.runtimeBytes
+        let step = 4 * (2 * rows * c.hidden + 2 * anchors * anchors * max(columns - 1, 1))
+        let scratch = attentionScratchCount(RaggedBatch(lengths: [max(longest, 1)]))
+        func bytes(_ t: Int, training: Bool) -> Int {
+            Activations.footprint(config: c, tokens: t, sequences: t, attentionScratch: scratch, training: training,
+                                  dropoutMasks: dropout).bytes
+        }
+        func largest(training: Bool) -> Int {
+            guard let budget else { return Int.max }
+            let base = bytes(0, training: training), perToken = bytes(1, training: training) - base
+            return max(longest, (budget - fixed - step - base) / perToken)   // one text always goes (never fatal)
+        }
+        self.budget = budget
+        maxTexts = batching.maxTexts
+        fixedBytes = fixed
+        stepBytes = step
+        oneTextBytes = bytes(longest, training: true)
+        trainingTokens = largest(training: true)
+        inferenceTokens = largest(training: false)
+        activationBytes = bytes(min(trainingTokens, max(tokens, longest)), training: true)
+    }
+
+    /// Contiguous runs of `range`'s rows, each at most `maxTokens` tokens and `maxTexts` texts; a text longer
+    /// than `maxTokens` goes alone.
+    public static func split(lengths: [Int], range: Range<Int>, maxTokens: Int, maxTexts: Int?) -> [Range<Int>] {
+        var runs: [Range<Int>] = []
+        var start = range.lowerBound, tokens = 0
+        for r in range {
+            let full = tokens + lengths[r] > maxTokens || (maxTexts.map { r - start >= $0 } ?? false)
+            if r > start, full {
+                runs.append(start..<r)
+                start = r; tokens = 0
+            }
+            tokens += lengths[r]
+        }
+        if start < range.upperBound { runs.append(start..<range.upperBound) }
+        return runs
+    }
+
+    /// Mini-batches of `range` for the pass with activations and for the embedding pass.
+    public func miniBatches(lengths: [Int], range: Range<Int>) -> (training: [Range<Int>], inference: [Range<Int>]) {
+        (MemoryPlan.split(lengths: lengths, range: range, maxTokens: trainingTokens, maxTexts: maxTexts),
+         MemoryPlan.split(lengths: lengths, range: range, maxTokens: inferenceTokens, maxTexts: nil))
+    }
+}
+
+/// The rows rank `rank` of `size` encodes: contiguous, cut where the tokens before come nearest to an equal
+/// share, so the all-gathered embeddings are in the batch's own order. Every rank computes every rank's range
+/// identically.
+public func rankRows(lengths: [Int], rank: Int, size: Int) -> Range<Int> {
+    guard size > 1 else { return 0..<lengths.count }
+    let total = lengths.reduce(0, +)
+    func cut(_ r: Int) -> Int {
+        let target = total * r   // in units of 1/size tokens
+        var best = 0, bestGap = Int.max, before = 0
+        for i in 0...lengths.count {
+            let gap = abs(before * size - target)
+            if gap < bestGap { best = i; bestGap = gap }
+            if i < lengths.count { before += lengths[i] }
+        }
+        return best
+    }
+    return cut(rank)..<(rank + 1 == size ? lengths.count : cut(rank + 1))
+}
