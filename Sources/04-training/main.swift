@@ -80,7 +80,15 @@ struct Training: ParsableCommand {
         let files = try loadDataFiles(store: dataStore, recordsFile: URL(fileURLWithPath: records))
         log.info("data: \(files.count) files, \(files.map(\.records).reduce(0, +)) records in \(dataStore)")
 
-        // 4. Where a previous run stopped: a finished run is reported, an unfinished one needs --resume or --restart.
+        // 4. The model and its tokenizer from 03's directory, with MNRL and AdamW around it.
+        let (encoder, tokenizer, maxTokens) = try loadModel(hp)
+        log.info("model: \(model), \(encoder.parameterCount) parameters, dropout \(encoder.dropout) (--dropout \(hp.dropout))")
+        // Each step's passes must fit the memory budget: checked before anything is written.
+        if let plan = try Trainer.planMemory(encoder, config: hp, maxTokens: maxTokens) {
+            log.info("memory: \(plan.summary(rows: 2 * hp.batchSize, tokensPerText: min(maxTokens, hp.maxSeqLength)))")
+        }
+
+        // 5. Where a previous run stopped: a finished run is reported, an unfinished one needs --resume or --restart.
         let outputURL = URL(fileURLWithPath: output)
         try Directory.create(outputURL)
         let checkpoints = try checkpointStore.map { Checkpointer(store: try openStore($0, endpointURL: store.endpointURL)) }
@@ -93,10 +101,6 @@ struct Training: ParsableCommand {
                 throw ValidationError("a checkpoint exists in \(checkpoints.location): pass --resume to continue it or --restart to start over")
             }
         }
-
-        // 5. The model and its tokenizer from 03's directory, with MNRL and AdamW around it.
-        let (encoder, tokenizer, maxTokens) = try loadModel(hp)
-        log.info("model: \(model), \(encoder.parameterCount) parameters, dropout \(encoder.dropout) (--dropout \(hp.dropout))")
 
         // 6. The Lodestone sampler: per chunk each file's next records//chunks examples, one file per batch.
         let sampler = try LodestoneSampler(files: files, chunks: hp.chunks, batchSize: hp.batchSize,

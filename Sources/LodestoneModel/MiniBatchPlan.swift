@@ -3,6 +3,7 @@
 // mini-batch by mini-batch with activations and backpropagate that mini-batch's embedding gradients. This file
 // decides the mini-batches: from a memory budget, the parameter count and `Activations.footprint`, how many
 // tokens a pass with activations (and one without) may hold.
+import LodestoneBase
 import LodestoneTensor
 
 /// How a training step may split its batch.
@@ -110,4 +111,18 @@ public func rankRows(lengths: [Int], rank: Int, size: Int) -> Range<Int> {
         return best
     }
     return cut(rank)..<(rank + 1 == size ? lengths.count : cut(rank + 1))
+}
+
+extension MemoryPlan {
+    /// One line for a run's start: the budget, the planned peak and how a batch of `rows` texts of
+    /// `tokensPerText` tokens will run.
+    public func summary(rows: Int, tokensPerText: Int) -> String {
+        let budgetText = (budget.map { "budget \(formatMemory($0))" } ?? "no budget") + (fits ? "" : " (too small for one text)")
+        let head = "\(budgetText), planned peak \(formatMemory(peakBytes)) (model, optimizer and runtime \(formatMemory(fixedBytes)), activations \(formatMemory(activationBytes)))"
+        let lengths = Array(repeating: tokensPerText, count: rows)
+        let passes = miniBatches(lengths: lengths, range: 0..<rows)
+        let batch = "\(rows) texts × \(tokensPerText) tokens"
+        if passes.training.count <= 1 { return "\(head); \(batch) in one pass" }
+        return "\(head); \(batch) in \(passes.training.count) passes of up to \(passes.training.map(\.count).max() ?? 0) text(s), after \(passes.inference.count) embedding pass(es) without activations (cached MNRL)"
+    }
 }

@@ -65,6 +65,22 @@ public final class Trainer {
     private var pairsThisRun = 0
     private var stepsThisRun = 0
 
+    /// Bytes of the rollback copy the loop keeps (parameters and both moments).
+    public static func rollbackBytes(parameterCount: Int) -> Int { 4 * 3 * parameterCount }
+
+    /// Has `model` plan its steps within the run's memory budget (for the largest batch the run can take:
+    /// `batch_size` rows of three texts at the token cap); throws when one text alone would not fit.
+    public static func planMemory(_ model: TrainableEncoder, config: TrainingConfig, maxTokens: Int?) throws -> MemoryPlan? {
+        let tokens = min(config.maxSeqLength, maxTokens ?? .max)
+        guard let plan = model.planMemory(budget: config.memoryBudgetBytes, maxTexts: config.miniBatchSize,
+                                          otherBytes: rollbackBytes(parameterCount: model.parameterCount),
+                                          pairs: config.batchSize, columns: 3, tokensPerText: tokens) else { return nil }
+        if !plan.fits {
+            throw TrainingError.config(file: config.memoryBudget == nil ? "default" : "flags", field: "memory_budget", reason: "\(formatMemory(plan.budget ?? 0)) is too small: the model, optimizer and runtime take \(formatMemory(plan.fixedBytes)) and one text of \(tokens) tokens \(formatMemory(plan.oneTextBytes)) more; give at least \(formatMemory(plan.fixedBytes + plan.stepBytes + plan.oneTextBytes)) or a smaller max_seq_length")
+        }
+        return plan
+    }
+
     public var trainLogURL: URL { options.outputDirectory.appendingPathComponent("train_logs.txt") }
     public var lossCSVURL: URL { options.outputDirectory.appendingPathComponent("loss.csv") }
     public var lossPlotURL: URL { options.outputDirectory.appendingPathComponent("loss.svg") }
@@ -78,12 +94,7 @@ public final class Trainer {
         self.checkpointer = checkpointer; self.options = options; self.interrupts = interrupts
         printer = ProgressPrinter(interval: options.progressInterval)
         lastGood = model.trainingState()
-        memoryPlan = model.planMemory(budget: options.config.memoryBudgetBytes, maxTexts: options.config.miniBatchSize,
-                                      otherBytes: 4 * 3 * model.parameterCount, pairs: options.config.batchSize, columns: 3,
-                                      tokensPerText: options.maxTokens ?? options.config.maxSeqLength)
-        if let plan = memoryPlan, !plan.fits {
-            throw TrainingError.config(file: "flags", field: "memory_budget", reason: "\(formatMemory(plan.budget ?? 0)) is too small: the model and optimizer take \(formatMemory(plan.fixedBytes)) and one text of \(options.maxTokens ?? options.config.maxSeqLength) tokens \(formatMemory(plan.oneTextBytes)) more; give at least \(formatMemory(plan.fixedBytes + plan.stepBytes + plan.oneTextBytes)) or a smaller max_seq_length")
-        }
+        memoryPlan = try Trainer.planMemory(model, config: options.config, maxTokens: options.maxTokens)
         try Directory.create(options.outputDirectory)
     }
 

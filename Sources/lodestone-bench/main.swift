@@ -4,6 +4,7 @@
 import ArgumentParser
 import COpenBLAS
 import Foundation
+import LodestoneBase
 import LodestoneModel
 import LodestoneTensor
 
@@ -15,7 +16,11 @@ struct Bench: ParsableCommand {
     var model = "base"
     @Option(help: "Pairs (anchor, positive) per step.") var batch = 16
     @Option(help: "Tokens per text (all texts this long, [CLS]/[SEP] included).") var seq = 128
-    @Option(help: "Timed steps (after one warm-up step).") var steps = 3
+    @Option(help: "Timed steps (after the warm-up steps).") var steps = 3
+    @Option(help: "Untimed warm-up steps first (allocations, page faults).") var warmup = 1
+    @Option(help: "Memory budget of a step, e.g. 6G: a batch that would not fit runs as cached MNRL (default: none, one pass).")
+    var memoryBudget: String?
+    @Option(help: "At most this many texts per pass with activations (cached MNRL).") var miniBatchSize: Int?
     @Option(help: "OpenBLAS threads.") var threads = 2
     @Flag(help: "Classic BERT instead of MosaicBERT.") var bert = false
     @Option(help: "Hidden dropout probability while training (0: none), and attention dropout unless --attention-dropout.")
@@ -38,8 +43,9 @@ struct Bench: ParsableCommand {
         let cfg = EncoderConfig(mosaic: !bert, hidden: h, layers: l, heads: a, intermediate: i, vocabSize: 30528)
         let tokens = 2 * batch * seq
 
-        // 1. cblas_sgemm at the step's largest shape: [tokens, h] · [i, h]ᵀ.
-        let sgemm = measureSgemm(m: tokens, n: i, k: h)
+        // 1. cblas_sgemm at the step's largest shape: [tokens, h] · [i, h]ᵀ (at most 4096 rows: its rate has
+        // levelled off there, and larger operands would dominate the peak memory this also reports).
+        let sgemm = measureSgemm(m: min(tokens, 4096), n: i, k: h)
 
         let rates = DropoutRates(hidden: dropout, attention: attentionDropout ?? dropout)
         guard (0..<1).contains(rates.hidden), (0..<1).contains(rates.attention) else {
@@ -50,12 +56,20 @@ struct Bench: ParsableCommand {
         // 2. The training step on random token ids (a new dropout seed each step, as 04-training).
         let encoder = SentenceEncoder(config: cfg, randomSeed: 42)
         let trainer = EncoderTrainer(encoder: encoder, dropout: rates)
+        var budget: Int?
+        if let memoryBudget {
+            guard let bytes = parseMemorySize(memoryBudget) else { throw ValidationError("--memory-budget wants a size such as 6G or 512M") }
+            budget = bytes
+        }
+        trainer.batching = MiniBatching(maxTexts: miniBatchSize, memoryBudget: budget)
+        let plan = trainer.memoryPlan(whole: RaggedBatch(lengths: Array(repeating: seq, count: 2 * batch)), anchors: batch, columns: 2)
+        print("plan: " + plan.summary(rows: 2 * batch, tokensPerText: seq))
         var rng = SystemRandomNumberGenerator()
         func column() -> [[Int32]] {
             (0..<batch).map { _ in [101] + (0..<(seq - 2)).map { _ in Int32.random(in: 1000..<30000, using: &rng) } + [102] }
         }
         let columns = [column(), column()]
-        try trainer.trainStep(columns: columns, learningRate: 1e-5, dropoutSeed: 0) // warm-up: allocations, page faults
+        for _ in 0..<warmup { try trainer.trainStep(columns: columns, learningRate: 1e-5, dropoutSeed: 0) }
         let cpu0 = cpuSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
         var loss: Float = 0
@@ -64,10 +78,17 @@ struct Bench: ParsableCommand {
         let cpu = cpuSeconds() - cpu0
         let nonEmbedding = encoder.parameterCount - encoder.layout.embeddingParameterCount
         let flops = 6 * Double(nonEmbedding) * Double(tokens) * Double(steps)
-        print(String(format: "swift model=%@ params=%d non_embedding=%d batch=%d seq=%d steps=%d seconds=%.3f pairs_per_s=%.3f gflops=%.1f sgemm_gflops=%.1f loss=%.4f threads=%d cpu_seconds=%.3f dropout=%g,%g",
+        // Attention's own matmuls (QKᵀ and PV: 4·L²·hidden forward, twice that backward), which 6·N·T leaves out.
+        let attention = 12 * Double(seq * seq) * Double(h) * Double(l) * Double(2 * batch) * Double(steps)
+        // Cached MNRL's embedding pass repeats the forward (a third of the step's matmuls).
+        let passes = trainer.lastStepPasses
+        let executed = (flops + attention) * (passes.embedding > 0 ? 4.0 / 3 : 1)
+        print(String(format: "swift model=%@ params=%d non_embedding=%d batch=%d seq=%d steps=%d seconds=%.3f pairs_per_s=%.3f gflops=%.1f sgemm_gflops=%.1f loss=%.4f threads=%d cpu_seconds=%.3f dropout=%g,%g tokens_per_s=%.1f gflops_with_attention=%.1f executed_gflops=%.1f passes=%d embedding_passes=%d peak_rss_mb=%.0f",
                      model, encoder.parameterCount, nonEmbedding, batch, seq, steps, seconds,
                      Double(batch * steps) / seconds, flops / seconds / 1e9, sgemm, loss, blasThreads(), cpu,
-                     Double(rates.hidden), Double(rates.attention)))
+                     Double(rates.hidden), Double(rates.attention), Double(tokens * steps) / seconds,
+                     (flops + attention) / seconds / 1e9, executed / seconds / 1e9, passes.training, passes.embedding,
+                     peakResidentMegabytes()))
     }
 
     /// Best of 5 runs of C[m,n] = A[m,k] · B[n,k]ᵀ, in GFLOP/s.
@@ -82,6 +103,13 @@ struct Bench: ParsableCommand {
         }
         return 2 * Double(m) * Double(n) * Double(k) / best / 1e9
     }
+}
+
+/// The process's peak resident set (getrusage's ru_maxrss, KiB on Linux), in MB.
+func peakResidentMegabytes() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_maxrss) * 1024 / 1e6
 }
 
 func cfgParameterCount(_ c: EncoderConfig) -> Int { ParameterLayout(config: c).totalCount }
