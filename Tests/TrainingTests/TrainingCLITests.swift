@@ -145,6 +145,27 @@ final class TrainingCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("typo-store").path), "a mistyped store is not created")
     }
 
+    func testMemoryBudgetIsPlannedAndOneTooSmallStopsBeforeAnythingIsWritten() throws {
+        let out = dir.appendingPathComponent("never")
+        let tiny = try run(try common() + ["--output", out.path, "--memory-budget", "100M"])
+        XCTAssertEqual(tiny.status, 1, tiny.output)
+        let errors = tiny.output.split(separator: "\n").filter { $0.contains("error") }
+        XCTAssertEqual(errors.count, 1, tiny.output)
+        XCTAssertTrue(tiny.output.contains("memory_budget': 100.0 MiB is too small"), tiny.output)
+        XCTAssertTrue(tiny.output.contains("give at least"), tiny.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "no output directory for a run that never started")
+        let typo = try run(try common() + ["--output", out.path, "--memory-budget", "6 gigs"])
+        XCTAssertEqual(typo.status, 1, typo.output)
+        XCTAssertTrue(typo.output.contains("expected a size such as 6G or 512M, found '6 gigs'"), typo.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
+
+        // Passes of one text (cached MNRL) train and say so in the plan they print.
+        let split = try run(try common() + ["--output", dir.appendingPathComponent("split").path, "--mini-batch-size", "1", "--max-steps", "2"])
+        XCTAssertEqual(split.status, 0, split.output)
+        XCTAssertTrue(split.output.contains("memory: budget"), split.output)
+        XCTAssertTrue(split.output.contains("passes of up to 1 text(s)"), split.output)
+    }
+
     func testResumeWithRestartIsAUsageError() throws {
         let r = try run(try common() + ["--output", dir.appendingPathComponent("a").path, "--resume", "--restart"])
         XCTAssertNotEqual(r.status, 0)
