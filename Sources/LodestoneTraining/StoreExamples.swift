@@ -16,7 +16,7 @@ public func loadDataFiles(store: ObjectStore, recordsFile: URL?) throws -> [Data
 public func storeExampleOpener(store: ObjectStore) -> ExampleFileOpener {
     { key in
         GzipExampleSource(try GzipLineReader(try store.openReader(key: key), name: "\(store)/\(key)",
-                                             windowSize: 1 << 17, inputSize: 1 << 16))
+                                             windowSize: 1 << 16, inputSize: 1 << 14))
     }
 }
 

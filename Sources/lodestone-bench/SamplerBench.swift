@@ -21,7 +21,7 @@ func runSamplerBench(directory: String, eagerClaim: Double?) throws {
     let (chunks, batchSize, batches) = (50, 16, 1000)
     let fullQuota = files.reduce(0) { $0 + max(1, $1.records / chunks) }
     let open = storeExampleOpener(store: store)
-    let baseline = peakRSSBytes()
+    let baseline = peakRSSBytes()   // the process before any sampler (the store is written by an earlier run)
 
     if let eagerClaim {
         // The sampler before streaming: loadChunk read every file's next quota examples into memory.
@@ -31,12 +31,9 @@ func runSamplerBench(directory: String, eagerClaim: Double?) throws {
         let quota = quotas.reduce(0, +)
         let readers = files.map { EndlessExampleReader(key: $0.key, maxWords: 2048, open: open) }
         let (pools, seconds) = try timed { try zip(readers, quotas).map { reader, q in try (0..<q).map { _ in try reader.next() } } }
-        let peak = peakRSSBytes()
-        let perExample = Double(peak - baseline) / Double(quota)
-        print(String(format: "eager sampler (before streaming: every share read into memory; reproduced here), %.3g claimed records, chunk quota %d examples: chunk loaded in %.2f s, peak RSS %.0f MB (%.0f bytes per example held)",
-                     eagerClaim, quota, seconds, mb(peak), perExample))
-        print(String(format: "eager sampler extrapolated to %.3g claimed records (chunk quota %d examples): ~%.1f GB",
-                     Double(claimed), fullQuota, (Double(baseline) + perExample * Double(fullQuota)) / 1e9))
+        let (_, drawSeconds) = timed { drawEagerBatches(pools: pools, weights: files.map { Double($0.records) }, count: batches, size: batchSize) }
+        print(String(format: "eager sampler (before streaming: every share read into memory; reproduced here), %.3g claimed records, chunk quota %d examples: chunk loaded in %.2f s, %d batches in %.2f s, peak RSS %.0f MB (%.0f MB before loading)",
+                     eagerClaim, quota, seconds, batches, drawSeconds, mb(peakRSSBytes()), mb(baseline)))
         withExtendedLifetime(pools) {}
         return
     }
@@ -49,24 +46,49 @@ func runSamplerBench(directory: String, eagerClaim: Double?) throws {
         try sampler.loadChunk()
         for _ in 0..<batches { _ = try sampler.nextBatch() }
     }
-    print(String(format: "sampler (%.3g claimed records, %d files, chunk quota %d examples): %d batches in %.2f s, peak RSS %.0f MB (target < 1 GB)",
-                 Double(claimed), files.count, fullQuota, batches, drawSeconds, mb(peakRSSBytes())))
+    print(String(format: "sampler (%.3g claimed records, %d files, chunk quota %d examples): %d batches in %.2f s, peak RSS %.0f MB (target < 1 GB; %.0f MB before the sampler)",
+                 Double(claimed), files.count, fullQuota, batches, drawSeconds, mb(peakRSSBytes()), mb(baseline)))
 
     // A checkpoint's state restored in a fresh sampler: every reader reopens at the chunk's start and passes
     // over what it had read; the next batch must be the one the running sampler draws.
     let state = sampler.state
-    let (resumed, restoreSeconds) = try timed { () -> LodestoneSampler in
-        let fresh = try makeSampler()
-        try fresh.restore(state)
-        return fresh
-    }
-    let same = try resumed.nextBatch().examples.map(\.texts) == sampler.nextBatch().examples.map(\.texts)
+    let ((same, restoreSeconds)) = try { () throws -> (Bool, Double) in   // the fresh sampler is gone before the finish
+        let (resumed, seconds) = try timed { () -> LodestoneSampler in
+            let fresh = try makeSampler()
+            try fresh.restore(state)
+            return fresh
+        }
+        return (try resumed.nextBatch().examples.map(\.texts) == sampler.nextBatch().examples.map(\.texts), seconds)
+    }()
 
     sampler.finishChunk()
     let (_, finishSeconds) = try timed { try sampler.loadChunk() }
     let (_, nextSeconds) = try timed { for _ in 0..<batches { _ = try sampler.nextBatch() } }
     print(String(format: "sampler finishing the chunk (passing the rest of %d examples' quotas, done by the next loadChunk): %.2f s; restore mid-chunk: %.2f s (next batch identical: %@); next chunk's %d batches in %.2f s; peak RSS %.0f MB",
                  fullQuota, finishSeconds, restoreSeconds, same ? "yes" : "NO", batches, nextSeconds, mb(peakRSSBytes())))
+}
+
+/// The eager sampler's nextBatch over in-memory shares (the same draw, dedup and swap as LodestoneSampler).
+func drawEagerBatches(pools: [[TrainingExample]], weights: [Double], count: Int, size: Int) {
+    var generator = SeededGenerator(seed: 42)
+    var cursors = [Int](repeating: 0, count: pools.count)
+    var drawn = 0
+    for _ in 0..<count {
+        let f = generator.pick(weights: weights)
+        var seen = Set<String>(), batch: [TrainingExample] = [], scanned = 0
+        while batch.count < size && scanned < pools[f].count {
+            var example = pools[f][cursors[f]]
+            cursors[f] = (cursors[f] + 1) % pools[f].count
+            scanned += 1
+            let keys = example.texts.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
+            if keys.contains(where: seen.contains) { continue }
+            seen.formUnion(keys)
+            if generator.nextUnit() < 0.5 { example.texts.swapAt(0, 1) }
+            batch.append(example)
+        }
+        drawn += batch.count
+    }
+    precondition(drawn > 0)
 }
 
 /// 677 gzip files of 100 to 1,000 lines in four record formats, and a data_records.json claiming the original's
