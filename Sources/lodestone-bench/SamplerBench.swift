@@ -15,13 +15,17 @@ let originalRecords = 1_492_089_113
 func runSamplerBench(directory: String, eagerClaim: Double?) throws {
     let root = URL(fileURLWithPath: directory)
     let store = try LocalStore(root: root)
-    if try store.head(key: DataRecords.storeKey) == nil { try writeBenchStore(store) }
+    if try store.head(key: DataRecords.storeKey) == nil {
+        try writeBenchStore(store)
+        print("bench store written in \(directory); run again to measure (peak RSS counts the whole process)")
+        return
+    }
     var files = try loadDataFiles(store: store, recordsFile: nil)
     let claimed = files.reduce(0) { $0 + $1.records }
     let (chunks, batchSize, batches) = (50, 16, 1000)
     let fullQuota = files.reduce(0) { $0 + max(1, $1.records / chunks) }
     let open = storeExampleOpener(store: store)
-    let baseline = peakRSSBytes()   // the process before any sampler (the store is written by an earlier run)
+    let baseline = peakRSSBytes()   // the process before any sampler
 
     if let eagerClaim {
         // The sampler before streaming: loadChunk read every file's next quota examples into memory.
@@ -52,7 +56,7 @@ func runSamplerBench(directory: String, eagerClaim: Double?) throws {
     // A checkpoint's state restored in a fresh sampler: every reader reopens at the chunk's start and passes
     // over what it had read; the next batch must be the one the running sampler draws.
     let state = sampler.state
-    let ((same, restoreSeconds)) = try { () throws -> (Bool, Double) in   // the fresh sampler is gone before the finish
+    let (same, restoreSeconds) = try { () throws -> (Bool, Double) in   // the fresh sampler is gone before the finish
         let (resumed, seconds) = try timed { () -> LodestoneSampler in
             let fresh = try makeSampler()
             try fresh.restore(state)
