@@ -180,7 +180,7 @@ public final class Trainer {
             if interrupts.stopRequested { return .paused }
 
             let started = Date()
-            let (_, examples) = sampler.nextBatch()
+            let (_, examples) = try sampler.nextBatch()
             let lr = WarmupLinear(warmupSteps: warmup, totalSteps: config.stepsPerEpoch).learningRate(base: config.learningRate, step: progress.stepInEpoch)
             var result: StepResult
             do {

@@ -30,9 +30,14 @@ struct Bench: ParsableCommand {
     var profile = false
     @Option(help: "Only measure cblas_sgemm of C[M,N] = A[M,K]·B[N,K]ᵀ, given as M,N,K (Scripts/bench-encode.sh's baseline).")
     var sgemmOnly: String?
+    @Option(help: "Only measure the training sampler on a store in this directory, created if absent (Scripts/bench-sampler.sh).")
+    var samplerOnly: String?
+    @Option(help: "With --sampler-only: load the chunk the eager way (before streaming) at this many claimed records.")
+    var samplerEagerClaim: Double?
 
     func run() throws {
         setBLASThreads(threads)
+        if let samplerOnly { return try runSamplerBench(directory: samplerOnly, eagerClaim: samplerEagerClaim) }
         if let sgemmOnly {
             let mnk = sgemmOnly.split(separator: ",").compactMap { Int($0) }
             guard mnk.count == 3, mnk.allSatisfy({ $0 > 0 }) else { throw ValidationError("--sgemm-only wants M,N,K, e.g. 2048,1536,384") }

@@ -6,16 +6,18 @@ final class SamplerTests: XCTestCase {
     func testEachChunkTakesEachFilesQuotaAndReadersWrapAround() throws {
         let (files, open) = makeCorpus(["a": 10, "b": 4, "c": 1])
         let sampler = try LodestoneSampler(files: files, chunks: 2, batchSize: 4, maxWords: 100, seed: 42, open: open)
-        // quota: max(1, records // chunks) = 5, 2, 1
+        // quota: max(1, records // chunks) = 5, 2, 1; each chunk starts where the previous one's quotas end.
         try sampler.loadChunk()
-        XCTAssertEqual(sampler.state.readers.map(\.lines), [5, 2, 1])
+        XCTAssertEqual(sampler.state.chunkStart, Array(repeating: ReaderPosition(), count: 3))
         sampler.finishChunk(); try sampler.loadChunk()
-        XCTAssertEqual(sampler.state.readers, [ReaderPosition(pass: 0, lines: 10, usedOfLine: 1),
-                                               ReaderPosition(pass: 0, lines: 4, usedOfLine: 1),
-                                               ReaderPosition(pass: 1, lines: 1, usedOfLine: 1)])
+        XCTAssertEqual(sampler.state.chunkStart.map(\.lines), [5, 2, 1])
         sampler.finishChunk(); try sampler.loadChunk()
-        XCTAssertEqual(sampler.state.readers.map(\.pass), [1, 1, 2])
-        XCTAssertEqual(sampler.state.readers.map(\.lines), [5, 2, 1])
+        XCTAssertEqual(sampler.state.chunkStart, [ReaderPosition(pass: 0, lines: 10, usedOfLine: 1),
+                                                  ReaderPosition(pass: 0, lines: 4, usedOfLine: 1),
+                                                  ReaderPosition(pass: 1, lines: 1, usedOfLine: 1)])
+        sampler.finishChunk(); try sampler.loadChunk()
+        XCTAssertEqual(sampler.state.chunkStart.map(\.pass), [1, 1, 2])
+        XCTAssertEqual(sampler.state.chunkStart.map(\.lines), [5, 2, 1])
     }
 
     func testBatchesComeFromOneFileWithoutRepeatedTexts() throws {
@@ -28,7 +30,7 @@ final class SamplerTests: XCTestCase {
         try sampler.loadChunk()
         var sawDup = false
         for _ in 0..<60 {
-            let (file, batch) = sampler.nextBatch()
+            let (file, batch) = try sampler.nextBatch()
             let key = sampler.files[file].key
             if key == "dup" {
                 sawDup = true
@@ -50,7 +52,7 @@ final class SamplerTests: XCTestCase {
         var big = 0, swapped = 0, examples = 0
         let n = 4000
         for _ in 0..<n {
-            let (file, batch) = sampler.nextBatch()
+            let (file, batch) = try sampler.nextBatch()
             if sampler.files[file].key == "big" { big += 1 }
             for e in batch { examples += 1; if e.texts[0].contains(" answer ") { swapped += 1 } }
         }
@@ -67,7 +69,7 @@ final class SamplerTests: XCTestCase {
             var out: [[String]] = []
             for i in 0..<n {
                 if i % 4 == 0 { s.finishChunk(); try s.loadChunk() }
-                out.append(s.nextBatch().examples.flatMap(\.texts))
+                out.append(try s.nextBatch().examples.flatMap(\.texts))
             }
             return out
         }
