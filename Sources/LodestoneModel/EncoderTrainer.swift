@@ -28,6 +28,9 @@ public final class EncoderTrainer {
     public var batching = MiniBatching()
     /// The ranks that share each step (data-parallel training); one process by default.
     public var collective: Collective = SingleProcess()
+    /// Called after each pass with activations of a step split into several (done, total): a step of a large
+    /// batch can take minutes.
+    public var passFinished: ((_ done: Int, _ total: Int) -> Void)?
     /// Passes the last step made: embedding passes without activations (0 when the batch fit one pass) and
     /// passes with activations.
     public private(set) var lastStepPasses = (embedding: 0, training: 0)
@@ -106,9 +109,10 @@ public final class EncoderTrainer {
         for r in passes.inference { encode(step, r, training: false) }
         try gatherEmbeddings(whole: whole, mine: mine)
         let lossValue = lossAndEmbeddingGradients(anchors: B, columns: columns.count)
-        for r in passes.training {
+        for (i, r) in passes.training.enumerated() {
             encode(step, r, training: true)
             backward(step, r)
+            passFinished?(i + 1, passes.training.count)
         }
         return try finishGradients(loss: lossValue)
     }

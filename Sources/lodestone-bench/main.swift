@@ -21,6 +21,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Memory budget of a step, e.g. 6G: a batch that would not fit runs as cached MNRL (default: none, one pass).")
     var memoryBudget: String?
     @Option(help: "At most this many texts per pass with activations (cached MNRL).") var miniBatchSize: Int?
+    @Option(help: "Memory only: stop the first step after this many passes with activations and print the peak RSS so far (every buffer of the step is allocated by its first pass).")
+    var memoryPasses: Int?
     @Option(help: "OpenBLAS threads.") var threads = 2
     @Flag(help: "Classic BERT instead of MosaicBERT.") var bert = false
     @Option(help: "Hidden dropout probability while training (0: none), and attention dropout unless --attention-dropout.")
@@ -74,6 +76,15 @@ struct Bench: ParsableCommand {
             (0..<batch).map { _ in [101] + (0..<(seq - 2)).map { _ in Int32.random(in: 1000..<30000, using: &rng) } + [102] }
         }
         let columns = [column(), column()]
+        let clock = DispatchTime.now().uptimeNanoseconds
+        trainer.passFinished = { done, total in
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9
+            FileHandle.standardError.write(Data(String(format: "pass %d/%d, %.0f s, peak RSS %.0f MB\n", done, total, elapsed, peakResidentMegabytes()).utf8))
+            if let limit = memoryPasses, done >= limit {
+                print(String(format: "memory model=%@ batch=%d seq=%d passes_run=%d of %d peak_rss_mb=%.0f", model, batch, seq, done, total, peakResidentMegabytes()))
+                Foundation.exit(0)
+            }
+        }
         for _ in 0..<warmup { try trainer.trainStep(columns: columns, learningRate: 1e-5, dropoutSeed: 0) }
         let cpu0 = cpuSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
