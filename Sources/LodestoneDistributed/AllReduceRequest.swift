@@ -24,7 +24,7 @@ public final class AllReduceRequest {
     /// Blocks until the buffer holds the sums over every rank.
     public func wait() throws {
         guard let owner, !requests.isEmpty else { return }
-        try owner.check("MPI_Waitall", MPI_Waitall(Int32(requests.count), &requests, lodestone_mpi_statuses_ignore()))
+        try owner.blocking("MPI_Waitall") { MPI_Waitall(Int32(requests.count), &requests, lodestone_mpi_statuses_ignore()) }
     }
 }
 

@@ -45,6 +45,21 @@ public final class MPICollective: Collective {
         self.rank = rank; self.size = size
     }
 
+    /// Seconds a blocking collective (or an all-reduce's `wait()`) may wait for the other ranks before this
+    /// rank gives up and exits with status 124, which ends the job; nil (the default) waits forever. Set it
+    /// well above the slowest rank's compute between two collectives.
+    public var stallTimeout: Double? {
+        get { watchdog?.limit }
+        set { watchdog = newValue.map { StallWatchdog(limit: $0, rank: rank, size: size) } }
+    }
+    private var watchdog: StallWatchdog?
+
+    /// Runs one blocking MPI call under the stall watchdog (when set) and turns its return code into an MPIError.
+    func blocking(_ call: String, _ body: () -> Int32) throws {
+        let code = watchdog.map { $0.watch(call, body) } ?? body()
+        try check(call, code)
+    }
+
     private var world: MPI_Comm { lodestone_mpi_comm_world() }
 
     static func check(_ call: String, _ code: Int32, rank: Int?, size: Int?) throws {
@@ -66,8 +81,9 @@ public final class MPICollective: Collective {
         var offset = 0
         while offset < count {
             let n = min(count - offset, Self.maxCount)
-            try check("MPI_Allreduce", MPI_Allreduce(lodestone_mpi_in_place(), values + offset, Int32(n),
-                                                     lodestone_mpi_float(), lodestone_mpi_sum(), world))
+            try blocking("MPI_Allreduce") {
+                MPI_Allreduce(lodestone_mpi_in_place(), values + offset, Int32(n), lodestone_mpi_float(), lodestone_mpi_sum(), world)
+            }
             offset += n
         }
     }
@@ -82,8 +98,9 @@ public final class MPICollective: Collective {
         let counts32 = counts.map { Int32($0) }
         var displacements = [Int32](repeating: 0, count: size)
         for r in 1..<max(size, 1) { displacements[r] = displacements[r - 1] + counts32[r - 1] }
-        try check("MPI_Allgatherv", MPI_Allgatherv(send, counts32[rank], lodestone_mpi_float(),
-                                                   receive, counts32, displacements, lodestone_mpi_float(), world))
+        try blocking("MPI_Allgatherv") {
+            MPI_Allgatherv(send, counts32[rank], lodestone_mpi_float(), receive, counts32, displacements, lodestone_mpi_float(), world)
+        }
     }
 
     public func broadcast(_ bytes: UnsafeMutableRawPointer, count: Int, root: Int) throws {
@@ -91,13 +108,13 @@ public final class MPICollective: Collective {
         var offset = 0
         repeat {
             let n = min(count - offset, Self.maxCount)
-            try check("MPI_Bcast", MPI_Bcast(bytes + offset, Int32(n), lodestone_mpi_byte(), Int32(clamping: root), world))
+            try blocking("MPI_Bcast") { MPI_Bcast(bytes + offset, Int32(n), lodestone_mpi_byte(), Int32(clamping: root), world) }
             offset += n
         } while offset < count
     }
 
     public func barrier() throws {
-        try check("MPI_Barrier", MPI_Barrier(world))
+        try blocking("MPI_Barrier") { MPI_Barrier(world) }
     }
 
     /// MPI_Abort on MPI_COMM_WORLD: Open MPI's launcher ends every rank and mpirun exits non-zero.
@@ -110,7 +127,7 @@ public final class MPICollective: Collective {
         Self.lock.lock(); defer { Self.lock.unlock() }
         guard !Self.ended else { return }
         Self.ended = true
-        try check("MPI_Finalize", MPI_Finalize())
+        try blocking("MPI_Finalize") { MPI_Finalize() }
     }
 
     static func abortJob(code: Int32) -> Never {

@@ -26,16 +26,18 @@ struct CollectivesCheck: ParsableCommand {
 
     @Option(help: "Directory for the per-rank result files.") var out: String
     @Option(help: "This rank fails after the first collectives (the others wait in a barrier).") var failRank: Int?
-    @Option(help: "How it fails: throw (error → MPI_Abort with status 3), exit (exit(3) without MPI_Finalize), kill (SIGKILL).")
+    @Option(help: "How it fails: throw (error → MPI_Abort with status 3), exit (exit(3) without MPI_Finalize), kill (SIGKILL), stall (sleeps).")
     var fail = "throw"
+    @Option(help: "Seconds a collective may wait for the other ranks (MPICollective.stallTimeout).") var stallTimeout: Double?
 
     func validate() throws {
-        guard ["throw", "exit", "kill"].contains(fail) else { throw ValidationError("--fail must be throw, exit or kill") }
+        guard ["throw", "exit", "kill", "stall"].contains(fail) else { throw ValidationError("--fail must be throw, exit, kill or stall") }
     }
 
     func run() throws {
         runRank("lodestone-mpi-check", status: 3) { c in
             let r = c.rank, n = c.size
+            (c as? MPICollective)?.stallTimeout = stallTimeout
 
             // Sum all-reduce, in place. Inputs are small integers and quarters: every sum is exact.
             var reduced = (0..<1000).map { i in Float((r + 1) * (i % 13)) + 0.25 * Float(r) }
@@ -81,6 +83,7 @@ struct CollectivesCheck: ParsableCommand {
                 switch fail {
                 case "exit": Foundation.exit(3)
                 case "kill": kill(getpid(), SIGKILL)
+                case "stall": sleep(600)
                 default: throw RankFailure()
                 }
             }

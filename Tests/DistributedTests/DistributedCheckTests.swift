@@ -81,8 +81,8 @@ final class DistributedCheckTests: XCTestCase {
 
     /// Rank 1 fails after the collectives while rank 0 waits for it in a barrier: the job must end, non-zero,
     /// well before the 120 s limit (a hang fails the test there).
-    func assertFailureEndsJob(_ mode: String, expectedStatus: Int32? = nil) throws {
-        let job = try runRanks(2, ["collectives", "--out", dir.path, "--fail-rank", "1", "--fail", mode], in: dir)
+    func assertFailureEndsJob(_ mode: String, expectedStatus: Int32? = nil, extra: [String] = []) throws {
+        let job = try runRanks(2, ["collectives", "--out", dir.path, "--fail-rank", "1", "--fail", mode] + extra, in: dir)
         XCTAssertNotEqual(job.status, 0, job.output)
         if let expectedStatus { XCTAssertEqual(job.status, expectedStatus, job.output) }
         XCTAssertLessThan(job.seconds, 60, "the job took \(job.seconds) s to end after a rank failed")
@@ -101,5 +101,13 @@ final class DistributedCheckTests: XCTestCase {
 
     func testKilledRankEndsTheJob() throws {
         try assertFailureEndsJob("kill")
+    }
+
+    func testStalledRankEndsTheJobAfterTheStallTimeout() throws {
+        // Rank 1 sleeps for 600 s; rank 0 gives up waiting in its barrier after 2 s (status 124) and mpirun
+        // ends rank 1 with it.
+        try assertFailureEndsJob("stall", expectedStatus: 124, extra: ["--stall-timeout", "2"])
+        let job = try String(contentsOf: dir.appendingPathComponent("job.log"), encoding: .utf8)
+        XCTAssertTrue(job.contains("lodestone: error: rank 0 of 2: MPI_Barrier waited"), job)
     }
 }
