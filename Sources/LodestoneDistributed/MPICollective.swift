@@ -47,10 +47,10 @@ public final class MPICollective: Collective {
 
     /// Seconds a blocking collective (or an all-reduce's `wait()`) may wait for the other ranks before this
     /// rank gives up and exits with status 124, which ends the job; nil (the default) waits forever. Set it
-    /// well above the slowest rank's compute between two collectives.
+    /// well above the slowest rank's compute between two collectives. Zero or less also means forever.
     public var stallTimeout: Double? {
         get { watchdog?.limit }
-        set { watchdog = newValue.map { StallWatchdog(limit: $0, rank: rank, size: size) } }
+        set { watchdog = newValue.flatMap { $0 > 0 ? StallWatchdog(limit: $0, rank: rank, size: size) : nil } }
     }
     private var watchdog: StallWatchdog?
 
@@ -77,7 +77,8 @@ public final class MPICollective: Collective {
     // MARK: Collective
 
     public func allReduceSum(_ values: UnsafeMutablePointer<Float>, count: Int) throws {
-        // In place (MPI_IN_PLACE): every rank ends with the same sum, in the same order of operands.
+        // In place (MPI_IN_PLACE). Open MPI's algorithms (ring, recursive doubling) hand every rank the same
+        // rounded sum; with 2 ranks that is a + b = b + a exactly.
         var offset = 0
         while offset < count {
             let n = min(count - offset, Self.maxCount)
