@@ -1,5 +1,8 @@
 // Which Collective this process gets. A plain run never touches MPI: MPI_Init (and the daemon it would look
-// for) only happens when a launcher started this process as one of its ranks.
+// for) only happens when a launcher started this process as one of its ranks. A step uses it as
+//     let collective = try makeCollective()          // on the main thread, which alone calls MPI
+//     do { try work(collective); try finishCollective(collective) }
+//     catch { print one line; collective.abort(code: 1) }   // or just exit non-zero: mpirun ends the job
 import Foundation
 import LodestoneBase
 
