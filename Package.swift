@@ -27,6 +27,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
         // The core library, along the data flow. LodestoneBase holds what every layer shares: one-line errors,
         // the atomic file writer, formatting, the worker pool, the progress printer, SplitMix64.
@@ -39,6 +40,8 @@ let package = Package(
         .target(name: "LodestoneTensor", dependencies: ["COpenBLAS"], swiftSettings: fast),
         .target(name: "LodestoneModel", dependencies: ["LodestoneBase", "LodestoneTensor", "LodestoneText", "CZlib"],
                 exclude: ["README-API.md"], swiftSettings: fast),
+        // Data-parallel training across processes: MPI_COMM_WORLD as a LodestoneBase.Collective.
+        .target(name: "LodestoneDistributed", dependencies: ["LodestoneBase", "CMPI"], swiftSettings: swiftSettings),
         .target(name: "LodestoneReport", dependencies: ["LodestoneBase"], swiftSettings: swiftSettings),
         .target(name: "LodestoneTraining",
                 dependencies: ["LodestoneBase", "LodestoneModel", "LodestoneData", "LodestoneStorage", "LodestoneReport"],
@@ -63,6 +66,12 @@ let package = Package(
         .executableTarget(name: "05-embed", dependencies: cli, swiftSettings: swiftSettings),
         // Training-throughput benchmark (Scripts/bench-train.sh).
         .executableTarget(name: "lodestone-bench", dependencies: cli, swiftSettings: swiftSettings),
+        // The MPI layer run as mpirun runs it: collective checks (DistributedTests), all-reduce bandwidth
+        // (Scripts/bench-scale.sh).
+        .executableTarget(name: "lodestone-mpi-check",
+                          dependencies: ["LodestoneDistributed", "LodestoneModel",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: swiftSettings),
 
         // Tests, one target per concern; ConformanceTests reads ../shared/fixtures (or $LODESTONE_FIXTURES).
         .testTarget(name: "BaseTests", dependencies: ["LodestoneBase"], swiftSettings: swiftSettings),
@@ -71,6 +80,7 @@ let package = Package(
         .testTarget(name: "ConformanceTests", dependencies: ["LodestoneCore"], swiftSettings: swiftSettings),
         .testTarget(name: "ModelTests", dependencies: ["LodestoneCore"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "TrainingTests", dependencies: ["LodestoneCore", "LodestoneCLI"], swiftSettings: swiftSettings),
+        .testTarget(name: "DistributedTests", dependencies: ["LodestoneDistributed"], swiftSettings: swiftSettings),
     ]
 )
 

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
 need=()
-for p in libcurl4-openssl-dev libopenblas-dev zlib1g-dev pkg-config; do
+# Open MPI (libopenmpi-dev, openmpi-bin: mpirun) for data-parallel training and its tests.
+for p in libcurl4-openssl-dev libopenblas-dev zlib1g-dev pkg-config libopenmpi-dev openmpi-bin; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
