@@ -80,6 +80,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dropout", type=float, default=0.0)
     ap.add_argument("--attention-dropout", type=float, default=None)
+    ap.add_argument("--warmup", type=int, default=1, help="untimed steps first")
     args = ap.parse_args()
     p_attention = args.dropout if args.attention_dropout is None else args.attention_dropout
     torch.set_num_threads(args.threads)
@@ -119,7 +120,8 @@ def main():
         opt.step()
         return loss.item()
 
-    step()  # warm-up
+    for _ in range(args.warmup):
+        step()
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     for _ in range(args.steps):
@@ -133,7 +135,8 @@ def main():
     print(f"pytorch model={args.model} params={total} non_embedding={non_embedding} batch={args.batch} seq={args.seq} "
           f"steps={args.steps} seconds={seconds:.3f} pairs_per_s={args.batch * args.steps / seconds:.3f} "
           f"gflops={flops / seconds / 1e9:.1f} mm_gflops={mm_gflops:.1f} loss={loss:.4f} threads={torch.get_num_threads()} "
-          f"cpu_seconds={cpu:.3f} dropout={args.dropout:g},{p_attention:g} torch={torch.__version__}")
+          f"cpu_seconds={cpu:.3f} dropout={args.dropout:g},{p_attention:g} torch={torch.__version__} "
+          f"tokens_per_s={tokens * args.steps / seconds:.1f} peak_rss_mb={r1.ru_maxrss * 1024 / 1e6:.0f}")
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ struct Bench: ParsableCommand {
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9
             FileHandle.standardError.write(Data(String(format: "pass %d/%d, %.0f s, peak RSS %.0f MB\n", done, total, elapsed, peakResidentMegabytes()).utf8))
             if let limit = memoryPasses, done >= limit {
-                print(String(format: "memory model=%@ batch=%d seq=%d passes_run=%d of %d peak_rss_mb=%.0f", model, batch, seq, done, total, peakResidentMegabytes()))
+                print(String(format: "memory model=%@ batch=%d seq=%d passes_run=%d passes_total=%d peak_rss_mb=%.0f", model, batch, seq, done, total, peakResidentMegabytes()))
                 Foundation.exit(0)
             }
         }
