@@ -38,6 +38,7 @@ struct Bench: ParsableCommand {
     var samplerEagerClaim: Double?
 
     func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)   // line by line: a long run killed midway keeps what it printed
         setBLASThreads(threads)
         if let samplerOnly { return try runSamplerBench(directory: samplerOnly, eagerClaim: samplerEagerClaim) }
         if let sgemmOnly {
