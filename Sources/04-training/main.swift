@@ -49,8 +49,8 @@ struct Training: ParsableCommand {
     var resume = false
     @Flag(help: "Start over even though a checkpoint exists (it is replaced by the new run's).")
     var restart = false
-    @Option(help: "OpenBLAS threads.")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "OpenBLAS threads (default: the cores, shared by the ranks mpirun started on this host).")
+    var threads = max(1, ProcessInfo.processInfo.activeProcessorCount / localRanks())
     @Option(parsing: .upToNextOption,
             help: "Evaluation sets scored after every succeeded epoch (as 05-embed evaluate --data: a BEIR directory, scored pairs, pairs); metrics go to eval.csv and loss.svg, and the best epoch is named at the end.")
     var eval: [String] = []
@@ -182,8 +182,7 @@ struct Training: ParsableCommand {
 
     /// The start line under mpirun: the job's ranks and this host's share of them, of its memory and of each step.
     func mpiLine(_ collective: Collective, _ hp: TrainingConfig) -> String {
-        let env = ProcessInfo.processInfo.environment
-        let local = env["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) ?? 1
+        let local = localRanks()
         let host = ProcessInfo.processInfo.hostName
         return "mpi: \(collective.size) ranks, \(local) on this host (\(host)), \(threads) BLAS thread(s) and a memory budget of \(formatMemory(hp.memoryBudgetBytes)) each; every global batch of \(hp.batchSize) pairs is split across the ranks by tokens, embeddings all-gathered, gradients summed; rank 0 writes everything"
     }
@@ -208,6 +207,11 @@ struct Training: ParsableCommand {
         }
         print("training already finished (\(epochs)); model in \(modelURL.path)")
     }
+}
+
+/// Ranks mpirun started on this host (1 for a plain run).
+func localRanks() -> Int {
+    max(1, ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) } ?? 1)
 }
 
 Training.main()

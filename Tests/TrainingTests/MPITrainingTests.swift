@@ -143,6 +143,20 @@ final class MPITrainingTests: XCTestCase {
         }
     }
 
+    /// A rank whose step outlasts --stall-timeout cannot fail the epoch alone: it ends the job, and --resume
+    /// continues.
+    func testStalledRankEndsTheJob() throws {
+        let common = try common() + ["--output", output("s"), "--stall-timeout", "1"]
+        let stalled = try train(ranks: 2, common, env: ["LODESTONE_FAULTS": "stall@2", "LODESTONE_FAULTS_RANK": "1"])
+        XCTAssertNotEqual(stalled.status, 0, stalled.output)
+        XCTAssertTrue(stalled.output.contains(" of 2: stalled: step 2 took"), stalled.output)
+        XCTAssertTrue(stalled.output.contains("ending the job"), stalled.output)
+        XCTAssertEqual(text(output("s") + "/train_logs.txt"), "", "no epoch logged")
+        let resumed = try train(ranks: 2, common + ["--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        XCTAssertEqual(text(output("s") + "/train_logs.txt")?.split(separator: "\n").count, 2)
+    }
+
     func testCheckpointsMoveBetweenTwoRanksAndOneProcess() throws {
         let common = try common()
         let unbroken = try train(ranks: 0, common + ["--output", output("a")])
