@@ -32,6 +32,10 @@ struct Training: ParsableCommand {
         The masks follow from --seed and the step number, so --resume continues exactly. Inference never drops.
         A finished run, rerun with the same flags, reports where its model is and trains nothing; an unfinished \
         one needs --resume (continue) or --restart (start over).
+        Under mpirun -np N (one host: --oversubscribe; several: --hostfile) the ranks train one model on the \
+        same global batch, each encoding its slice; rank 0 alone writes the outputs and reads the checkpoint, which \
+        it sends to the others. An error, a stall or Ctrl-C on any rank ends the whole job (non-zero); --resume \
+        continues. --threads defaults to the cores divided among the host's ranks.
         Exit status: 0 when the schedule is done (or --max-steps reached), 1 on an error or when no epoch \
         succeeded, 130 after two Ctrl-Cs (a checkpoint is written; --resume continues).
         """)
