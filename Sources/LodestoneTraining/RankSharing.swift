@@ -54,3 +54,35 @@ public struct JobMustEnd: Error, CustomStringConvertible {
     public let reason: String
     public var description: String { "\(reason); ending the job (every rank): --resume continues from the last checkpoint" }
 }
+
+/// What every rank must start a run from identically: the trainable state, the hyperparameters, the data files
+/// and the sampler's position. Hosts with another model directory, other flags or other data would otherwise
+/// train apart without a word; each part is compared with rank 0's, and the first that differs is named.
+struct RankStart: Codable, Equatable {
+    var stateChecksum: UInt64
+    var config: TrainingConfig
+    var files: [DataFile]
+    var sampler: SamplerState
+
+    /// Throws on a rank whose start differs from rank 0's (that rank then ends the job).
+    func checkAgainstRoot(_ collective: Collective) throws {
+        guard collective.size > 1 else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let root = try JSONDecoder().decode(RankStart.self, from: try collective.share(try encoder.encode(self)))
+        let differs = [(root.stateChecksum != stateChecksum, "model weights (--model)"), (root.config != config, "hyperparameters"),
+                       (root.files != files, "data files (data_records.json)"), (root.sampler != sampler, "sampler position")]
+            .first { $0.0 }?.1
+        if let differs {
+            throw RanksDisagree(what: differs)
+        }
+    }
+}
+
+/// A rank whose start differs from rank 0's.
+public struct RanksDisagree: Error, CustomStringConvertible {
+    public let what: String
+    public var description: String {
+        "starts from other \(what) than rank 0: every rank needs the same model directory, flags and data"
+    }
+}

@@ -133,6 +133,8 @@ public final class Trainer {
             if lossLog == nil { lossLog = try LossLog(url: lossCSVURL, keepThrough: nil) }
             if options.evaluate != nil, evalLog == nil { evalLog = try EvalLog(url: evalCSVURL, keepThrough: nil) }
         }
+        try RankStart(stateChecksum: Checkpointer.checksum([lastGood.parameters, lastGood.firstMoments, lastGood.secondMoments]),
+                      config: config, files: sampler.files, sampler: sampler.state).checkAgainstRoot(options.collective)
         runStart = Date(); pairsThisRun = 0; stepsThisRun = 0
         watchdog.start(hardTimeout: 3 * config.stallTimeout)
         defer { watchdog.stop(); try? lossLog?.flush(); printer.finishLine(); try? writePlot() }

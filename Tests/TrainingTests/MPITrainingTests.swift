@@ -25,7 +25,8 @@ final class MPITrainingTests: XCTestCase {
     }
 
     /// Runs 04-training plainly (ranks 0) or under `mpirun -np ranks`; output through a file, killed past 180 s.
-    func train(ranks: Int, _ args: [String], env: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    /// `secondRank`: other arguments for rank 1 (mpirun's `-np 1 A : -np 1 B`).
+    func train(ranks: Int, _ args: [String], secondRank: [String]? = nil, env: [String: String] = [:]) throws -> (status: Int32, output: String) {
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: executable.path), "\(executable.path) not built")
         let p = Process()
         if ranks == 0 {
@@ -34,6 +35,9 @@ final class MPITrainingTests: XCTestCase {
         } else {
             p.executableURL = try mpirun()
             p.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)", executable.path] + args
+            if let secondRank {
+                p.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "1", executable.path] + args + [":", "-np", "1", executable.path] + secondRank
+            }
         }
         var environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
         environment["OPENBLAS_NUM_THREADS"] = "1"
@@ -155,6 +159,17 @@ final class MPITrainingTests: XCTestCase {
         let resumed = try train(ranks: 2, common + ["--resume"])
         XCTAssertEqual(resumed.status, 0, resumed.output)
         XCTAssertEqual(text(output("s") + "/train_logs.txt")?.split(separator: "\n").count, 2)
+    }
+
+    /// Hosts with other flags (or another model, or other data) would train apart: the rank that differs says
+    /// what, and the job ends before any step.
+    func testRanksStartingDifferentlyEndTheJob() throws {
+        let common = try common() + ["--output", output("d")]
+        let job = try train(ranks: 2, common, secondRank: common + ["--lr", "2e-4"])
+        XCTAssertNotEqual(job.status, 0, job.output)
+        XCTAssertTrue(job.output.contains("04-training: error: rank 1 of 2: starts from other hyperparameters than rank 0"), job.output)
+        let rows = (try? LossLog.read(URL(fileURLWithPath: output("d") + "/loss.csv"))) ?? []
+        XCTAssertEqual(rows.count, 0, "no step ran")
     }
 
     func testCheckpointsMoveBetweenTwoRanksAndOneProcess() throws {
