@@ -38,9 +38,9 @@ struct Bench: ParsableCommand {
     var samplerEagerClaim: Double?
 
     func run() throws {
+        setBLASThreads(threads)
         let ranks = try BenchRanks()   // under mpirun: the ranks share each step (MPIBench.swift)
         defer { try? ranks.finish() }
-        setBLASThreads(threads)
         if let samplerOnly { return try runSamplerBench(directory: samplerOnly, eagerClaim: samplerEagerClaim) }
         if let sgemmOnly {
             let mnk = sgemmOnly.split(separator: ",").compactMap { Int($0) }
