@@ -62,10 +62,10 @@ let package = Package(
         .executableTarget(name: "01-dataloading", dependencies: cli, swiftSettings: swiftSettings),
         .executableTarget(name: "02-data-records", dependencies: cli, swiftSettings: swiftSettings),
         .executableTarget(name: "03-mosaic-model", dependencies: cli, swiftSettings: swiftSettings),
-        .executableTarget(name: "04-training", dependencies: cli, swiftSettings: swiftSettings),
+        .executableTarget(name: "04-training", dependencies: cli + ["LodestoneDistributed"], swiftSettings: swiftSettings),
         .executableTarget(name: "05-embed", dependencies: cli, swiftSettings: swiftSettings),
         // Training-throughput benchmark (Scripts/bench-train.sh).
-        .executableTarget(name: "lodestone-bench", dependencies: cli, swiftSettings: swiftSettings),
+        .executableTarget(name: "lodestone-bench", dependencies: cli + ["LodestoneDistributed"], swiftSettings: swiftSettings),
         // The MPI layer run as mpirun runs it: collective checks (DistributedTests), all-reduce bandwidth
         // (Scripts/bench-scale.sh).
         .executableTarget(name: "lodestone-mpi-check",

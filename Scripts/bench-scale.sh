@@ -4,13 +4,17 @@
 #      of MosaicBERT-base and of the small config: blocking, and as buckets in flight at once (MPI_Iallreduce).
 #   2. One process's compute time per pair (lodestone-bench: forward, MNRL, backward, clip, AdamW on THREADS
 #      threads), unless SECONDS_PER_PAIR_<MODEL> gives it.
-#   3. The ring all-reduce cost model (Scripts/scale_model.py): projected pairs/s, scaling efficiency and days of
+#   3. The same global batch on 2 ranks × 1 thread (mpirun -np 2 lodestone-bench: each rank encodes its slice,
+#      embeddings all-gathered, gradients all-reduced, as 04-training under mpirun): pairs/s against 1 × 2, the
+#      share of the step spent inside the collectives (communication plus waiting for the other rank) and the
+#      in-step all-reduce rate. Target on base: 2 × 1 within 10 % of 1 × 2.
+#   4. The ring all-reduce cost model (Scripts/scale_model.py): projected pairs/s, scaling efficiency and days of
 #      the original schedule for N = 1, 2, 8, 32, 128 machines on 1, 10 and 100 Gbit/s links.
 # Figures on a shared machine are noisy; the CPU model and load are printed with them.
 #
 # Usage: Scripts/bench-scale.sh
 # Env:   MODELS ("base small"), REPEATS (3 timed all-reduces, best kept), BUCKETS (8), THREADS (2),
-#        STEPS_BASE (2), STEPS_SMALL (5), SECONDS_PER_PAIR_BASE / SECONDS_PER_PAIR_SMALL (skip the compute
+#        STEPS_BASE (1), BATCH_BASE (8), STEPS_SMALL (5), BATCH_SMALL (32), SECONDS_PER_PAIR_BASE / SECONDS_PER_PAIR_SMALL (skip the compute
 #        measurement), GLOBAL_BATCH (16), OVERLAP (0: share of the all-reduce hidden behind backward).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,11 +22,18 @@ MODELS=${MODELS:-"base small"}
 REPEATS=${REPEATS:-3}
 BUCKETS=${BUCKETS:-8}
 THREADS=${THREADS:-2}
-STEPS_BASE=${STEPS_BASE:-2}
+# MosaicBERT-base takes seconds per pair on 2 cores: one warm-up and one timed step of 8 pairs × 128 tokens per
+# configuration keeps the whole script near 10 minutes.
+STEPS_BASE=${STEPS_BASE:-1}
+BATCH_BASE=${BATCH_BASE:-8}
 STEPS_SMALL=${STEPS_SMALL:-5}
+BATCH_SMALL=${BATCH_SMALL:-32}
 GLOBAL_BATCH=${GLOBAL_BATCH:-16}
 OVERLAP=${OVERLAP:-0}
 
+# Containers often forbid the cross-process reads of Open MPI's single-copy shared memory (the tests turn it
+# off too); the figures below are with the copy-in/copy-out path.
+export OMPI_MCA_btl_vader_single_copy_mechanism=${OMPI_MCA_btl_vader_single_copy_mechanism:-none}
 command -v mpirun >/dev/null || { echo "bench-scale: mpirun not found: install openmpi-bin (Scripts/setup.sh)" >&2; exit 1; }
 swift build -c release --product lodestone-mpi-check >/dev/null
 swift build -c release --product lodestone-bench >/dev/null
@@ -40,20 +51,37 @@ for model in $MODELS; do
   blocking=$(grep "mode=blocking" <<<"$lines")
   bytes=$(field bytes "$blocking")
 
-  # 2. One machine's compute time per pair.
+  # 2. One machine: 1 process × THREADS threads (its compute time per pair feeds the cost model, unless
+  #    SECONDS_PER_PAIR_<MODEL> gives it).
+  if [ "$model" = base ]; then batch=$BATCH_BASE seq=128 steps=$STEPS_BASE; else batch=$BATCH_SMALL seq=64 steps=$STEPS_SMALL; fi
+  one=$(OPENBLAS_NUM_THREADS=$THREADS "$BIN/lodestone-bench" --model "$model" --batch $batch --seq $seq --steps "$steps" --threads "$THREADS")
+  echo "1x$THREADS: $one"
   var="SECONDS_PER_PAIR_$(tr a-z A-Z <<<"$model")"
   seconds_per_pair=${!var:-}
   if [ -z "$seconds_per_pair" ]; then
-    if [ "$model" = base ]; then batch=16 seq=128 steps=$STEPS_BASE; else batch=32 seq=64 steps=$STEPS_SMALL; fi
-    bench=$(OPENBLAS_NUM_THREADS=$THREADS "$BIN/lodestone-bench" --model "$model" --batch $batch --seq $seq --steps "$steps" --threads "$THREADS")
-    echo "$bench"
-    seconds_per_pair=$(python3 -c "print(1 / float('$(field pairs_per_s "$bench")'))")
+    seconds_per_pair=$(python3 -c "print(1 / float('$(field pairs_per_s "$one")'))")
     source="lodestone-bench, $THREADS threads, $batch pairs x $seq tokens"
   else
     source="$var"
   fi
 
-  # 3. The cost model at that compute time and this gradient.
+  # 3. The same global batch on 2 ranks × 1 thread each.
+  two=$(mpirun "${root[@]}" --oversubscribe -np 2 -x OPENBLAS_NUM_THREADS=1 \
+    "$BIN/lodestone-bench" --model "$model" --batch $batch --seq $seq --steps "$steps" --threads 1)
+  echo "2x1: $two"
+  python3 - "$model" "$one" "$two" <<'PY'
+import sys
+def fields(line): return dict(f.split("=", 1) for f in line.split() if "=" in f)
+model, one, two = sys.argv[1], fields(sys.argv[2]), fields(sys.argv[3])
+a, b = float(one["pairs_per_s"]), float(two["pairs_per_s"])
+print(f"bench-scale {model}: same global batch of {two['batch']} pairs x {two['seq']} tokens: 1x{one['threads']} {a:.3f} pairs/s, "
+      f"2x1 {b:.3f} pairs/s, ratio {b / a:.3f}" + (" (target >= 0.90)" if model == "base" else "")
+      + f"; 2x1 step time in collectives {float(two['comm_share']):.1%} (all-gather {float(two['allgather_seconds']):.2f} s,"
+      f" all-reduce {float(two['allreduce_seconds']):.2f} s of {float(two['seconds']):.2f} s), in-step all-reduce "
+      f"{two['allreduce_gbs']} GB/s")
+PY
+
+  # 4. The cost model at that compute time and this gradient.
   python3 Scripts/scale_model.py --label "scale-model $model ($source; measured local all-reduce $(field busbw_gbs "$blocking") GB/s bus bandwidth):" \
     --seconds-per-pair "$seconds_per_pair" --gradient-bytes "$bytes" --global-batch "$GLOBAL_BATCH" --overlap "$OVERLAP"
 done

@@ -8,10 +8,14 @@
 // its updates are dropped and training goes on. Two Ctrl-Cs within 3 s checkpoint and exit (status 130);
 // `--resume` continues exactly where the checkpoint left off. An epoch is logged as succeeded only once its
 // model and checkpoint are durably written.
+// Under `mpirun -np N` every rank runs this same loop on the same global batch and encodes its slice of it
+// (EncoderTrainer.collective); rank 0 alone reads the checkpoint (and sends it to the others) and writes
+// everything. An error, a stall or Ctrl-C on any rank ends the whole job (MPI_Abort, non-zero); `--resume` continues.
 import ArgumentParser
 import Foundation
 import LodestoneCLI
 import LodestoneCore
+import LodestoneDistributed
 import Logging
 
 struct Training: ParsableCommand {
@@ -28,6 +32,10 @@ struct Training: ParsableCommand {
         The masks follow from --seed and the step number, so --resume continues exactly. Inference never drops.
         A finished run, rerun with the same flags, reports where its model is and trains nothing; an unfinished \
         one needs --resume (continue) or --restart (start over).
+        Under mpirun -np N (one host: --oversubscribe; several: --hostfile) the ranks train one model on the \
+        same global batch, each encoding its slice; rank 0 alone writes the outputs and reads the checkpoint, which \
+        it sends to the others. An error, a stall or Ctrl-C on any rank ends the whole job (non-zero); --resume \
+        continues. --threads defaults to the cores divided among the host's ranks.
         Exit status: 0 when the schedule is done (or --max-steps reached), 1 on an error or when no epoch \
         succeeded, 130 after two Ctrl-Cs (a checkpoint is written; --resume continues).
         """)
@@ -45,8 +53,8 @@ struct Training: ParsableCommand {
     var resume = false
     @Flag(help: "Start over even though a checkpoint exists (it is replaced by the new run's).")
     var restart = false
-    @Option(help: "OpenBLAS threads.")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "OpenBLAS threads (default: the cores, shared by the ranks mpirun started on this host).")
+    var threads = max(1, ProcessInfo.processInfo.activeProcessorCount / localRanks())
     @Option(parsing: .upToNextOption,
             help: "Evaluation sets scored after every succeeded epoch (as 05-embed evaluate --data: a BEIR directory, scored pairs, pairs); metrics go to eval.csv and loss.svg, and the best epoch is named at the end.")
     var eval: [String] = []
@@ -59,20 +67,34 @@ struct Training: ParsableCommand {
     }
 
     func run() throws {
-        try runStep("04-training") { try train() }
+        var collective: Collective = SingleProcess()
+        try runStep("04-training") { collective = try makeCollective() }
+        guard collective is MPICollective else { return try runStep("04-training") { try train(collective) } }
+        do {
+            try train(collective)
+        } catch let exit as ExitCode {   // a decision every rank takes alike (no epoch succeeded, a "stop" drill)
+            try? finishCollective(collective)
+            throw exit
+        } catch {   // one rank's error: its line, then the whole job ends (the other ranks may wait in a collective)
+            printError("04-training", "rank \(collective.rank) of \(collective.size): \(describe(error))")
+            collective.abort(code: 1)
+        }
+        try finishCollective(collective)
     }
 
-    func train() throws {
+    func train(_ collective: Collective) throws {
         var log = Logger(label: "04-training")
-        log.logLevel = .info
+        log.logLevel = collective.isRoot ? .info : .error   // rank 0 speaks for the job
+        let writer = collective.isRoot
 
         // 1. Hyperparameters: the original's, then --config, then flags.
         let hp = try hyperparameters.trainingConfig()
         setBLASThreads(threads)
+        if collective is MPICollective { log.info("\(mpiLine(collective, hp))") }
         log.info("schedule: \(hp.cycles) cycles × \(hp.chunks) chunks × \(hp.epochs) epochs × \(hp.stepsPerEpoch) steps, batch \(hp.batchSize), lr \(hp.learningRate)")
 
         // 2. The evaluation sets, read first so that a bad one stops the run before anything is written.
-        let evalSets = try eval.map { ($0, try EvaluationData.load($0)) }
+        let evalSets = !writer ? [] : try eval.map { ($0, try EvaluationData.load($0)) }
         for (path, set) in evalSets { log.info("eval: \(path): \(Evaluation.summary(set))") }
 
         // 3. The data: every file of data_records.json, weighted by its records.
@@ -82,6 +104,7 @@ struct Training: ParsableCommand {
 
         // 4. The model and its tokenizer from 03's directory, with MNRL and AdamW around it.
         let (encoder, tokenizer, maxTokens) = try loadModel(hp)
+        encoder.collective = collective
         log.info("model: \(model), \(encoder.parameterCount) parameters, dropout \(encoder.dropout) (--dropout \(hp.dropout))")
         // Each step's passes must fit the memory budget: checked before anything is written.
         if let plan = try Trainer.planMemory(encoder, config: hp, maxTokens: maxTokens) {
@@ -89,16 +112,21 @@ struct Training: ParsableCommand {
         }
 
         // 5. Where a previous run stopped: a finished run is reported, an unfinished one needs --resume or --restart.
+        // Rank 0 alone opens the output and the checkpoints; the other ranks get what it reads.
         let outputURL = URL(fileURLWithPath: output)
-        try Directory.create(outputURL)
-        let checkpoints = try checkpointStore.map { Checkpointer(store: try openStore($0, endpointURL: store.endpointURL)) }
-            ?? Checkpointer(store: try LocalStore(root: outputURL.appendingPathComponent("checkpoints")))
-        if !restart, let (_, saved) = try checkpoints.latestState() {
+        var checkpoints: Checkpointer?
+        if writer {
+            try Directory.create(outputURL)
+            checkpoints = try checkpointStore.map { Checkpointer(store: try openStore($0, endpointURL: store.endpointURL)) }
+                ?? Checkpointer(store: try LocalStore(root: outputURL.appendingPathComponent("checkpoints")))
+        }
+        let location = checkpoints?.location ?? "rank 0's checkpoint store"
+        if !restart, let saved = try Checkpointer.sharedLatestState(checkpoints, collective: collective) {
             if saved.progress.finished && (resume || saved.config == hp) {
-                return try reportFinished(saved.progress, modelURL: outputURL.appendingPathComponent("model"))
+                return writer ? try reportFinished(saved.progress, modelURL: outputURL.appendingPathComponent("model")) : ()
             }
             if !resume {
-                throw ValidationError("a checkpoint exists in \(checkpoints.location): pass --resume to continue it or --restart to start over")
+                throw ValidationError("a checkpoint exists in \(location): pass --resume to continue it or --restart to start over")
             }
         }
 
@@ -109,7 +137,9 @@ struct Training: ParsableCommand {
 
         // 7. The trainer, continuing from the checkpoint when asked; --eval scores the model after each succeeded epoch.
         var options = TrainerOptions(config: hp, outputDirectory: outputURL)
-        options.faults = try FaultPlan.fromEnvironment()
+        options.faults = try FaultPlan.fromEnvironment(rank: collective.rank)
+        options.collective = collective
+        options.showProgress = writer
         options.maxTokens = maxTokens
         options.crash = { _ in kill(getpid(), SIGKILL) }   // a drill of the real thing: LODESTONE_FAULTS=crash@N
         if !evalSets.isEmpty {
@@ -122,7 +152,9 @@ struct Training: ParsableCommand {
             }
         }
         let interrupts = InterruptController()
-        interrupts.installSignalHandler()
+        // Under mpirun, Ctrl-C keeps its default action: mpirun ends the whole job (one rank failing its epoch
+        // alone would leave the ranks apart); --resume continues from the last checkpoint.
+        if collective.isSingleProcess { interrupts.installSignalHandler() }
         let trainer = try Trainer(model: encoder, tokenizer: tokenizer, sampler: sampler,
                                   checkpointer: checkpoints, options: options, interrupts: interrupts)
         if resume {
@@ -130,25 +162,33 @@ struct Training: ParsableCommand {
                 let p = trainer.progress
                 log.info("resumed at cycle \(p.cycle), chunk \(p.chunk), epoch \(p.epoch), step \(p.stepInEpoch) (\(p.executedSteps) steps run)")
             } else {
-                log.info("no checkpoint in \(checkpoints.location): starting from the beginning")
+                log.info("no checkpoint in \(location): starting from the beginning")
             }
         }
 
         // 8. Train: cycles × chunks × epochs, each epoch one of the original's fit calls.
         let stop = try trainer.run()
 
-        // 9. Report: what happened, where everything is, and an exit status that says so.
-        print(trainer.summary().text)
+        // 9. Report: what happened, where everything is, and an exit status that says so (every rank alike).
+        if writer { print(trainer.summary().text) }
+        func say(_ text: String) { if writer { print(text) } }
         switch stop {
         case .finished where trainer.progress.succeededEpochs == 0:
-            printError("04-training", "no epoch succeeded (\(trainer.progress.failedEpochs) failed): no model written")
+            if writer { printError("04-training", "no epoch succeeded (\(trainer.progress.failedEpochs) failed): no model written") }
             throw ExitCode.failure
-        case .finished: print("training finished; model in \(trainer.modelURL.path)")
-        case .maxSteps: print("stopped at --max-steps; continue with --resume")
+        case .finished: say("training finished; model in \(trainer.modelURL.path)")
+        case .maxSteps: say("stopped at --max-steps; continue with --resume")
         case .interrupted:
-            print("stopped by Ctrl-C; continue with --resume")
+            say("stopped by Ctrl-C; continue with --resume")
             throw ExitCode(interruptedExitStatus)
         }
+    }
+
+    /// The start line under mpirun: the job's ranks and this host's share of them, of its memory and of each step.
+    func mpiLine(_ collective: Collective, _ hp: TrainingConfig) -> String {
+        let local = localRanks()
+        let host = ProcessInfo.processInfo.hostName
+        return "mpi: \(collective.size) ranks, \(local) on this host (\(host)), \(threads) BLAS thread(s) and a memory budget of \(formatMemory(hp.memoryBudgetBytes)) each; every global batch of \(hp.batchSize) pairs is split across the ranks by tokens, embeddings all-gathered, gradients summed; rank 0 writes everything"
     }
 
     /// The trainable encoder of 03's directory, its tokenizer and token cap. The directory itself is dropped on
@@ -171,6 +211,11 @@ struct Training: ParsableCommand {
         }
         print("training already finished (\(epochs)); model in \(modelURL.path)")
     }
+}
+
+/// Ranks mpirun started on this host (1 for a plain run).
+func localRanks() -> Int {
+    max(1, ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) } ?? 1)
 }
 
 Training.main()

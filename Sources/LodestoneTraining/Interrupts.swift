@@ -104,8 +104,17 @@ public struct FaultPlan: Sendable {
         self.faults = faults
     }
 
-    public static func fromEnvironment() throws -> FaultPlan {
-        guard let text = ProcessInfo.processInfo.environment["LODESTONE_FAULTS"], !text.isEmpty else { return FaultPlan() }
+    /// `LODESTONE_FAULTS` for the process of `rank`: under mpirun `LODESTONE_FAULTS_RANK=R` gives them to rank R
+    /// alone (a drill of one machine dying: `crash`, or stalling: `stall`); without it every rank gets them.
+    public static func fromEnvironment(rank: Int = 0) throws -> FaultPlan {
+        let env = ProcessInfo.processInfo.environment
+        guard let text = env["LODESTONE_FAULTS"], !text.isEmpty else { return FaultPlan() }
+        if let only = env["LODESTONE_FAULTS_RANK"], !only.isEmpty {
+            guard let target = Int(only) else {
+                throw TrainingError.config(file: "LODESTONE_FAULTS_RANK", field: nil, reason: "'\(only)' is not a rank number")
+            }
+            if target != rank { return FaultPlan() }
+        }
         return try FaultPlan(parsing: text)
     }
 }

@@ -31,6 +31,12 @@ public struct TrainerOptions {
     public var maxTokens: Int?
     /// Scores the model after every succeeded epoch (04-training --eval); the results go to eval.csv and the plot.
     public var evaluate: (() throws -> [EvaluationResult])?
+    /// The ranks sharing every step (mpirun): each runs the same loop on the same global batch; rank 0 alone
+    /// writes (output directory, logs, checkpoints, model, plot) and reads the checkpoint it shares with the
+    /// others. A stalled step ends the whole job instead of failing one rank's epoch.
+    public var collective: Collective = SingleProcess()
+    /// Whether this process writes the outputs: rank 0.
+    public var isWriter: Bool { collective.isRoot }
     public init(config: TrainingConfig, outputDirectory: URL) {
         self.config = config; self.outputDirectory = outputDirectory
     }
@@ -45,7 +51,8 @@ public final class Trainer {
     public let model: TrainableEncoder
     public let tokenizer: TextTokenizer
     public let sampler: LodestoneSampler
-    public let checkpointer: Checkpointer
+    /// Where checkpoints go; nil on the ranks that do not write (mpirun's ranks other than 0).
+    public let checkpointer: Checkpointer?
     public let interrupts: InterruptController
     /// How a step of the largest batch the run can take splits to stay within the memory budget (nil: a model
     /// that does not plan memory).
@@ -56,8 +63,8 @@ public final class Trainer {
     private var lossAverage = MovingAverage(window: 100)
     /// The last checkpoint's state: the rollback target, one buffer reused for every checkpoint.
     private var lastGood: ModelTrainingState
-    private var trainLog: TrainLog!
-    private var lossLog: LossLog!
+    private var trainLog: TrainLog?
+    private var lossLog: LossLog?
     private var evalLog: EvalLog?
     private let printer: ProgressPrinter
     private let watchdog = StallWatchdog()
@@ -87,7 +94,7 @@ public final class Trainer {
     public var evalCSVURL: URL { options.outputDirectory.appendingPathComponent("eval.csv") }
     public var modelURL: URL { options.outputDirectory.appendingPathComponent("model") }
 
-    public init(model: TrainableEncoder, tokenizer: TextTokenizer, sampler: LodestoneSampler, checkpointer: Checkpointer,
+    public init(model: TrainableEncoder, tokenizer: TextTokenizer, sampler: LodestoneSampler, checkpointer: Checkpointer?,
                 options: TrainerOptions, interrupts: InterruptController = InterruptController()) throws {
         try options.config.validate()
         self.model = model; self.tokenizer = tokenizer; self.sampler = sampler
@@ -95,15 +102,15 @@ public final class Trainer {
         printer = ProgressPrinter(interval: options.progressInterval)
         lastGood = model.trainingState()
         memoryPlan = try Trainer.planMemory(model, config: options.config, maxTokens: options.maxTokens)
-        try Directory.create(options.outputDirectory)
+        if options.isWriter { try Directory.create(options.outputDirectory) }
     }
 
     /// Continues from the newest checkpoint. Returns false (and changes nothing) when there is none.
     @discardableResult
     public func resume() throws -> Bool {
-        guard let state = try checkpointer.loadLatest(into: &lastGood) else { return false }
+        guard let state = try Checkpointer.sharedLoadLatest(checkpointer, into: &lastGood, collective: options.collective) else { return false }
         guard state.parameterCount == model.parameterCount else {
-            throw TrainingError.checkpoint(path: checkpointer.location, reason: "holds \(state.parameterCount) parameters, the model has \(model.parameterCount)")
+            throw TrainingError.checkpoint(path: checkpointer?.location ?? "of rank 0", reason: "holds \(state.parameterCount) parameters, the model has \(model.parameterCount)")
         }
         if state.config != config {
             note("note: hyperparameters differ from the checkpoint's; continuing with the ones given now")
@@ -112,6 +119,7 @@ public final class Trainer {
         try sampler.restore(state.sampler)
         progress = state.progress
         lossAverage = state.lossAverage
+        guard options.isWriter else { return true }
         trainLog = try TrainLog(url: trainLogURL, keepLines: progress.logLines, lastLine: progress.lastLogLine)
         lossLog = try LossLog(url: lossCSVURL, keepThrough: progress.executedSteps)
         if options.evaluate != nil { evalLog = try EvalLog(url: evalCSVURL, keepThrough: progress.executedSteps) }
@@ -120,12 +128,16 @@ public final class Trainer {
 
     /// Runs until the schedule is done, `max_steps` is reached, or a second Ctrl-C.
     public func run() throws -> TrainingStop {
-        if trainLog == nil { trainLog = try TrainLog(url: trainLogURL, keepLines: 0) }
-        if lossLog == nil { lossLog = try LossLog(url: lossCSVURL, keepThrough: nil) }
-        if options.evaluate != nil, evalLog == nil { evalLog = try EvalLog(url: evalCSVURL, keepThrough: nil) }
+        if options.isWriter {
+            if trainLog == nil { trainLog = try TrainLog(url: trainLogURL, keepLines: 0) }
+            if lossLog == nil { lossLog = try LossLog(url: lossCSVURL, keepThrough: nil) }
+            if options.evaluate != nil, evalLog == nil { evalLog = try EvalLog(url: evalCSVURL, keepThrough: nil) }
+        }
+        try RankStart(stateChecksum: Checkpointer.checksum([lastGood.parameters, lastGood.firstMoments, lastGood.secondMoments]),
+                      config: config, files: sampler.files, sampler: sampler.state).checkAgainstRoot(options.collective)
         runStart = Date(); pairsThisRun = 0; stepsThisRun = 0
         watchdog.start(hardTimeout: 3 * config.stallTimeout)
-        defer { watchdog.stop(); try? lossLog.flush(); printer.finishLine(); try? writePlot() }
+        defer { watchdog.stop(); try? lossLog?.flush(); printer.finishLine(); try? writePlot() }
 
         while !progress.finished {
             if let max = config.maxSteps, progress.executedSteps >= max {
@@ -155,6 +167,7 @@ public final class Trainer {
                 if interrupts.stopRequested { return .interrupted }
             }
             try? writePlot()
+            try waitForWriter()
         }
         return .finished
     }
@@ -173,7 +186,7 @@ public final class Trainer {
             switch fault {
             case .interrupt?: interrupts.receive()
             case .stop?: interrupts.receive(); interrupts.receive()
-            case .crash?: try lossLog.flush(); try options.crash(stepNumber)
+            case .crash?: try lossLog?.flush(); try options.crash(stepNumber)
             default: break
             }
             if interrupts.takeFailRequest() { return .failed("interrupted by Ctrl-C before step \(stepNumber)") }
@@ -187,7 +200,7 @@ public final class Trainer {
                 if fault == .stall { Thread.sleep(forTimeInterval: config.stallTimeout + 0.05) }
                 result = try model.trainStep(columns: tokenizeColumns(examples), learningRate: Float(lr),
                                              dropoutSeed: Self.dropoutSeed(seed: config.seed, step: stepNumber))
-            } catch {
+            } catch where options.collective.isSingleProcess {
                 progress.stepInEpoch += 1; progress.executedSteps += 1
                 return .failed("step \(stepNumber): \(error)")
             }
@@ -197,20 +210,23 @@ public final class Trainer {
             progress.stepInEpoch += 1; progress.executedSteps += 1
             stepsThisRun += 1; pairsThisRun += examples.count
             if result.loss.isFinite { lossAverage.add(Double(result.loss)) }
-            lossLog.append(LossRow(step: progress.executedSteps, cycle: progress.cycle, chunk: progress.chunk,
+            lossLog?.append(LossRow(step: progress.executedSteps, cycle: progress.cycle, chunk: progress.chunk,
                                    epoch: progress.epoch, loss: Double(result.loss), lossAverage: lossAverage.value,
                                    learningRate: lr))
             guard result.isFinite else {
                 return .failed("non-finite \(result.loss.isFinite ? "gradient norm" : "loss") at step \(stepNumber)")
             }
             guard seconds <= config.stallTimeout else {
-                return .failed(String(format: "stalled: step %d took %.1f s (stall timeout %.1f s)", stepNumber, seconds, config.stallTimeout))
+                let reason = String(format: "stalled: step %d took %.1f s (stall timeout %.1f s)", stepNumber, seconds, config.stallTimeout)
+                if !options.collective.isSingleProcess { throw JobMustEnd(reason: reason) }
+                return .failed(reason)
             }
             watchdog.beat()
             if options.showProgress { printer.update(snapshot(lr: lr)) }
             if config.checkpointEvery > 0, progress.stepInEpoch % config.checkpointEvery == 0,
                progress.stepInEpoch < config.stepsPerEpoch {
                 try checkpoint()
+                try waitForWriter()
             }
         }
         return .succeeded
@@ -252,12 +268,12 @@ public final class Trainer {
         let line = TrainLog.line(succeeded: succeeded, cycle: progress.cycle, chunk: progress.chunk,
                                  epoch: progress.epoch, steps: progress.committedSteps)
         advance()
-        progress.logLines = trainLog.lineCount + 1
+        progress.logLines = (trainLog?.lineCount ?? progress.logLines) + 1
         progress.lastLogLine = line
         // No model is written until an epoch has succeeded: it would only be a copy of the input.
         if progress.succeededEpochs > 0, (succeeded && options.saveModelEachEpoch) || progress.finished { try saveModel() }
         try checkpoint(modelChanged: succeeded)
-        try trainLog.append(line)
+        try trainLog?.append(line)
     }
 
     /// Saves everything needed to continue exactly from here; this state becomes the rollback target.
@@ -280,9 +296,11 @@ public final class Trainer {
     }
 
     private func checkpoint(modelChanged: Bool = true) throws {
+        // Every rank keeps the rollback target; the writer alone saves it.
+        if modelChanged { model.exportState(into: &lastGood) }
+        guard options.isWriter, let checkpointer, let lossLog else { return }
         try lossLog.flush(durable: true)
         try evalLog?.flush(durable: true)
-        if modelChanged { model.exportState(into: &lastGood) }
         try checkpointer.save(CheckpointState(progress: progress, sampler: sampler.state, lossAverage: lossAverage,
                                               config: config, parameterCount: model.parameterCount,
                                               optimizerStep: lastGood.optimizerStep, weightsChecksum: 0), model: lastGood)
@@ -290,13 +308,24 @@ public final class Trainer {
 
     /// Writes `model/` (atomically and durably: the model's directory writer stages and swaps it).
     public func saveModel() throws {
+        guard options.isWriter else { return }
         try model.saveModelDirectory(to: modelURL)
     }
 
     private func writePlot() throws {
+        guard let lossLog else { return }
         try lossLog.flush()
         try evalLog?.flush()
         try LossPlot.write(rows: try LossLog.read(lossCSVURL), evals: evalLog == nil ? [] : try EvalLog.read(evalCSVURL), to: lossPlotURL)
+    }
+
+    /// Under mpirun, the other ranks wait here while rank 0 evaluates and writes (model, checkpoint, plot: to S3
+    /// this can take longer than a step), with the stall watchdog paused; then all go on together.
+    private func waitForWriter() throws {
+        guard !options.collective.isSingleProcess else { return }
+        watchdog.beat(armed: false)
+        try options.collective.barrier()
+        watchdog.beat()
     }
 
     private func snapshot(lr: Double) -> ProgressSnapshot {
@@ -317,7 +346,7 @@ public final class Trainer {
         var outputs = [("train log", trainLogURL), ("loss.csv", lossCSVURL), ("eval.csv", evalCSVURL), ("loss plot", lossPlotURL),
                        ("model", modelURL)]
             .filter { FileManager.default.fileExists(atPath: $0.1.path) }.map { ($0.0, $0.1.path) }
-        if (try? checkpointer.exists()) == true { outputs.append(("checkpoint", checkpointer.location)) }
+        if let checkpointer, (try? checkpointer.exists()) == true { outputs.append(("checkpoint", checkpointer.location)) }
         return TrainingSummary(succeededEpochs: progress.succeededEpochs, failedEpochs: progress.failedEpochs,
                                committedSteps: progress.committedSteps, executedSteps: progress.executedSteps,
                                seconds: Date().timeIntervalSince(runStart), pairs: pairsThisRun,

@@ -40,6 +40,8 @@ struct Bench: ParsableCommand {
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)   // line by line: a long run killed midway keeps what it printed
         setBLASThreads(threads)
+        let ranks = try BenchRanks()   // under mpirun: the ranks share each step (MPIBench.swift)
+        defer { try? ranks.finish() }
         if let samplerOnly { return try runSamplerBench(directory: samplerOnly, eagerClaim: samplerEagerClaim) }
         if let sgemmOnly {
             let mnk = sgemmOnly.split(separator: ",").compactMap { Int($0) }
@@ -64,6 +66,7 @@ struct Bench: ParsableCommand {
         // 2. The training step on random token ids (a new dropout seed each step, as 04-training).
         let encoder = SentenceEncoder(config: cfg, randomSeed: 42)
         let trainer = EncoderTrainer(encoder: encoder, dropout: rates)
+        ranks.attach(to: trainer)
         var budget: Int?
         if let memoryBudget {
             guard let bytes = parseMemorySize(memoryBudget) else { throw ValidationError("--memory-budget wants a size such as 6G or 512M") }
@@ -72,7 +75,7 @@ struct Bench: ParsableCommand {
         trainer.batching = MiniBatching(maxTexts: miniBatchSize, memoryBudget: budget)
         let plan = trainer.memoryPlan(whole: RaggedBatch(lengths: Array(repeating: seq, count: 2 * batch)), anchors: batch, columns: 2)
         print("plan: " + plan.summary(rows: 2 * batch, tokensPerText: seq))
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix64(seed: 7)   // the same batch on every rank under mpirun
         func column() -> [[Int32]] {
             (0..<batch).map { _ in [101] + (0..<(seq - 2)).map { _ in Int32.random(in: 1000..<30000, using: &rng) } + [102] }
         }
@@ -87,6 +90,7 @@ struct Bench: ParsableCommand {
             }
         }
         for _ in 0..<warmup { try trainer.trainStep(columns: columns, learningRate: 1e-5, dropoutSeed: 0) }
+        ranks.startTiming()
         let cpu0 = cpuSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
         var loss: Float = 0
@@ -105,7 +109,7 @@ struct Bench: ParsableCommand {
                      Double(batch * steps) / seconds, flops / seconds / 1e9, sgemm, loss, blasThreads(), cpu,
                      Double(rates.hidden), Double(rates.attention), Double(tokens * steps) / seconds,
                      (flops + attention) / seconds / 1e9, executed / seconds / 1e9, passes.training, passes.embedding,
-                     peakResidentMegabytes()))
+                     peakResidentMegabytes()) + ranks.fields(seconds: seconds))
     }
 
     /// Best of 5 runs of C[m,n] = A[m,k] · B[n,k]ᵀ, in GFLOP/s.
