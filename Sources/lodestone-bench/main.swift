@@ -151,7 +151,7 @@ func profileKernels(h: Int, heads: Int, inner: Int, tokens: Int, seq: Int, param
     let T = tokens, x = buf(T * h), qkv = buf(T * 3 * h), out = buf(T * h), big = buf(T * 2 * inner), act = buf(T * inner)
     let w = buf(2 * inner * h), dw = buf(2 * inner * h), b = buf(3 * h), stats = buf(2 * T)
     let batch = RaggedBatch(lengths: [Int](repeating: seq, count: T / seq))
-    let scratch = buf(attentionScratchCount(batch))
+    let scratch = buf(attentionScratchCount(batch)), lse = buf(heads * T), dqkv = buf(T * 3 * h)
     let shape = AttentionShape(heads: heads, headDim: h / heads)
     let slopes = alibiSlopes(heads: heads)
     func time(_ name: String, flops: Double = 0, _ body: () -> Void) {
@@ -173,11 +173,11 @@ func profileKernels(h: Int, heads: Int, inner: Int, tokens: Int, seq: Int, param
         linearBackward(dinp: act, dweight: dw, dbias: b, dout: out, inp: act, weight: w, rows: T, inDim: inner, outDim: h)
     }
     let attFlops = 4.0 * Double(batch.count) * Double(seq * seq) * Double(h)
-    time("attention fwd", flops: attFlops) { attentionForward(out, qkv: qkv, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes) }
-    time("attention bwd", flops: 3 * attFlops) { attentionBackward(dqkv: qkv, dout: out, qkv: qkv, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes) }
+    time("attention fwd", flops: attFlops) { attentionForward(out, qkv: qkv, logSumExp: lse, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes) }
+    time("attention bwd", flops: 3 * attFlops) { attentionBackward(dqkv: dqkv, dout: x, qkv: qkv, out: out, logSumExp: lse, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes) }
     let dropoutAttention = AttentionDropout(rate: DropoutRate(0.1), key: 1)
-    time("attention fwd, dropout 0.1", flops: attFlops) { attentionForward(out, qkv: qkv, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes, dropout: dropoutAttention) }
-    time("attention bwd, dropout 0.1", flops: 3 * attFlops) { attentionBackward(dqkv: qkv, dout: out, qkv: qkv, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes, dropout: dropoutAttention) }
+    time("attention fwd, dropout 0.1", flops: attFlops) { attentionForward(out, qkv: qkv, logSumExp: lse, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes, dropout: dropoutAttention) }
+    time("attention bwd, dropout 0.1", flops: 3 * attFlops) { attentionBackward(dqkv: dqkv, dout: x, qkv: qkv, out: out, logSumExp: lse, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes, dropout: dropoutAttention) }
     // A MosaicBERT layer's hidden dropout: attention output [T, h] and gated activation [T, inner].
     let mask = UnsafeMutablePointer<UInt64>.allocate(capacity: dropoutMaskWords(T * inner))
     time("hidden dropout fwd (T×h + T×i)") {
