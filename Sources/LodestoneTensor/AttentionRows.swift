@@ -1,6 +1,18 @@
 // Row passes over one tile of attention scores, eight lanes at a time. The ALiBi bias −slope·|i − j| is made
 // from the row's query position and the tile's first key, so no bias matrix is ever stored.
 
+/// Exponents below this give probability 0 rather than e^x: far keys under a steep ALiBi slope would
+/// otherwise leave values near Float's smallest normal, whose products in the sgemms are subnormal and run
+/// many times slower. e^-60 ≈ 1e-26 is far below a float's resolution next to the row's largest term.
+private let smallestExponent: Float = -60
+
+/// e^x, or 0 below `smallestExponent`.
+@inline(__always) private func probabilityExp8(_ x: Float8) -> Float8 {
+    fastExp8(x).replacing(with: 0, where: x .< smallestExponent)
+}
+
+@inline(__always) private func probabilityExp(_ x: Float) -> Float { x < smallestExponent ? 0 : fastExp(x) }
+
 /// Key offsets 0…7 of one eight-lane step.
 private let laneOffsets = Float8(0, 1, 2, 3, 4, 5, 6, 7)
 
@@ -37,9 +49,9 @@ private let laneOffsets = Float8(0, 1, 2, 3, 4, 5, 6, 7)
     let c8 = c & ~7, m8 = Float8(repeating: shift)
     var sum8 = Float8(repeating: 0)
     var j = 0
-    while j < c8 { let e = fastExp8(load8(row + j) - m8); store8(e, row + j); sum8 += e; j += 8 }
+    while j < c8 { let e = probabilityExp8(load8(row + j) - m8); store8(e, row + j); sum8 += e; j += 8 }
     var sum = sum8.sum()
-    while j < c { let e = fastExp(row[j] - shift); row[j] = e; sum += e; j += 1 }
+    while j < c { let e = probabilityExp(row[j] - shift); row[j] = e; sum += e; j += 1 }
     return sum
 }
 
@@ -52,10 +64,10 @@ private let laneOffsets = Float8(0, 1, 2, 3, 4, 5, 6, 7)
     var j = 0
     while j < c8 {
         let bias = s8 * absolute(laneOffsets + (first + Float(j)))
-        store8(fastExp8(load8(row + j) - bias - lse8), row + j)
+        store8(probabilityExp8(load8(row + j) - bias - lse8), row + j)
         j += 8
     }
-    while j < c { row[j] = fastExp(row[j] - s * Float(abs(j0 + j - i)) - logSumExp); j += 1 }
+    while j < c { row[j] = probabilityExp(row[j] - s * Float(abs(j0 + j - i)) - logSumExp); j += 1 }
 }
 
 /// dp[j] = p[j] · (dp[j] − rowDot): the softmax backward (rowDot = Σ_j p_j dp_j).

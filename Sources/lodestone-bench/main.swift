@@ -36,6 +36,8 @@ struct Bench: ParsableCommand {
     var samplerOnly: String?
     @Option(help: "With --sampler-only: load the chunk the eager way (before streaming) at this many claimed records.")
     var samplerEagerClaim: Double?
+    @Option(help: "Only time attention forward + backward (12 heads of 64, ALiBi) over one sequence of this many tokens.")
+    var attentionOnly: Int?
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)   // line by line: a long run killed midway keeps what it printed
@@ -47,6 +49,7 @@ struct Bench: ParsableCommand {
             print(String(format: "cblas_sgemm: %.1f GFLOP/s", measureSgemm(m: mnk[0], n: mnk[1], k: mnk[2])))
             return
         }
+        if let attentionOnly { runAttentionBench(length: attentionOnly); return }
         let (h, l, a, i) = model == "small" ? (256, 4, 4, 1024) : (768, 12, 12, 3072)
         let cfg = EncoderConfig(mosaic: !bert, hidden: h, layers: l, heads: a, intermediate: i, vocabSize: 30528)
         let tokens = 2 * batch * seq
