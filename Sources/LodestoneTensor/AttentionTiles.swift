@@ -16,8 +16,9 @@ struct AttentionTiles {
         rows = min(attentionTileQueries, max(maxLength, 1))
         cols = min(attentionTileKeys, max(maxLength, 1))
     }
-    /// Two rows × cols tiles (S or P, and dP) and two row vectors (running max and sum, or D).
-    var scratchPerThread: Int { 2 * rows * cols + 2 * rows }
+    /// Two rows × cols tiles (S or P, and dP) and four row vectors (running max and sum, or D; and the two
+    /// far-tile row bounds).
+    var scratchPerThread: Int { 2 * rows * cols + 4 * rows }
 }
 
 /// One (sequence, head): where its Q, K, V, output and log-sum-exp rows lie and how it is biased and dropped.
@@ -54,16 +55,25 @@ struct AttentionHead {
                  scratch: UnsafeMutablePointer<Float>) {
         let o = out + outOffset
         let S = scratch, m = scratch + 2 * tiles.rows * tiles.cols, l = m + tiles.rows
+        let rowScale = l + tiles.rows, rowDiagonal = rowScale + tiles.rows
         for i0 in stride(from: 0, to: L, by: tiles.rows) {
             let r = min(tiles.rows, L - i0)
+            if slope != nil {
+                farTileRowStats(q: q, k: k, ld: h3, rows: i0, count: r, headDim: d, scale: scale,
+                                rowScale: rowScale, rowDiagonal: rowDiagonal)
+            }
+            var first = true // no key tile taken yet for these rows (skipped ones leave m, l and O untouched)
             for j0 in stride(from: 0, to: L, by: tiles.cols) {
                 let c = min(tiles.cols, L - j0)
+                if slope != nil, isFarTile(rows: i0, count: r, keys: j0, count: c,
+                                           keyNorm: farTileKeyNorm(k: k, ld: h3, keys: j0, count: c, headDim: d),
+                                           slope: slope, rowScale: rowScale, rowDiagonal: rowDiagonal) { continue }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r), Int32(c), Int32(d),
                             scale, q + i0 * h3, Int32(h3), k + j0 * h3, Int32(h3), 0, S, Int32(c))
                 for ii in 0..<r {
                     let row = S + ii * c, i = i0 + ii
                     let rowMax = addAlibiAndMax(row, count: c, slope: slope, query: i, keyStart: j0)
-                    if j0 == 0 {
+                    if first {
                         m[ii] = rowMax
                         l[ii] = expAndSum(row, count: c, shift: rowMax)
                     } else {
@@ -77,7 +87,8 @@ struct AttentionHead {
                     dropout?.apply(row, count: c, start: drawOffset + i * L + j0)
                 }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r), Int32(d), Int32(c),
-                            1, S, Int32(c), v + j0 * h3, Int32(h3), j0 == 0 ? 0 : 1, o + i0 * hidden, Int32(hidden))
+                            1, S, Int32(c), v + j0 * h3, Int32(h3), first ? 0 : 1, o + i0 * hidden, Int32(hidden))
+                first = false
             }
             for ii in 0..<r {
                 scaleRow(o + (i0 + ii) * hidden, count: d, by: 1 / l[ii])
@@ -93,10 +104,24 @@ struct AttentionHead {
         let dq = dqkv + qkvOffset, dk = dq + hidden, dv = dq + 2 * hidden
         let dO = dout + outOffset, o = out + outOffset, lse = logSumExp + lseOffset
         let P = scratch, dP = scratch + tiles.rows * tiles.cols, D = dP + tiles.rows * tiles.cols
+        let rowScale = D + tiles.rows, rowDiagonal = rowScale + tiles.rows
+        // Far tiles add nothing, so every gradient starts at zero and each tile accumulates (beta 1).
+        for t in 0..<L {
+            (dq + t * h3).update(repeating: 0, count: d)
+            (dk + t * h3).update(repeating: 0, count: d)
+            (dv + t * h3).update(repeating: 0, count: d)
+        }
         for j0 in stride(from: 0, to: L, by: tiles.cols) {
             let c = min(tiles.cols, L - j0)
+            let keyNorm = slope == nil ? 0 : farTileKeyNorm(k: k, ld: h3, keys: j0, count: c, headDim: d)
             for i0 in stride(from: 0, to: L, by: tiles.rows) {
                 let r = min(tiles.rows, L - i0)
+                if slope != nil {
+                    farTileRowStats(q: q, k: k, ld: h3, rows: i0, count: r, headDim: d, scale: scale,
+                                    rowScale: rowScale, rowDiagonal: rowDiagonal)
+                    if isFarTile(rows: i0, count: r, keys: j0, count: c, keyNorm: keyNorm, slope: slope,
+                                 rowScale: rowScale, rowDiagonal: rowDiagonal) { continue }
+                }
                 // D_i = rowsum(dO ⊙ O) = Σ_j P_ij dP_ij (recomputed per key block: r·d work against r·c·d).
                 for ii in 0..<r { D[ii] = dot(dO + (i0 + ii) * hidden, o + (i0 + ii) * hidden, count: d) }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r), Int32(c), Int32(d),
@@ -112,11 +137,11 @@ struct AttentionHead {
                 }
                 // dV_j += (P⊙M)ᵀ dO_i ; dQ_i += scale · dS K_j ; dK_j += scale · dSᵀ Q_i
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(c), Int32(d), Int32(r),
-                            1, P, Int32(c), dO + i0 * hidden, Int32(hidden), i0 == 0 ? 0 : 1, dv + j0 * h3, Int32(h3))
+                            1, P, Int32(c), dO + i0 * hidden, Int32(hidden), 1, dv + j0 * h3, Int32(h3))
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r), Int32(d), Int32(c),
-                            scale, dP, Int32(c), k + j0 * h3, Int32(h3), j0 == 0 ? 0 : 1, dq + i0 * h3, Int32(h3))
+                            scale, dP, Int32(c), k + j0 * h3, Int32(h3), 1, dq + i0 * h3, Int32(h3))
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(c), Int32(d), Int32(r),
-                            scale, dP, Int32(c), q + i0 * h3, Int32(h3), i0 == 0 ? 0 : 1, dk + j0 * h3, Int32(h3))
+                            scale, dP, Int32(c), q + i0 * h3, Int32(h3), 1, dk + j0 * h3, Int32(h3))
             }
         }
     }

@@ -157,3 +157,33 @@ final class TiledAttentionTests: XCTestCase {
         XCTAssertLessThan(attentionScratchCount(RaggedBatch(lengths: [16])), long)
     }
 }
+
+final class FarTileTests: XCTestCase {
+    /// Under a steep slope a tile far from the diagonal is skipped, and its true probabilities are all below
+    /// e^-60; the diagonal tile and any tile without ALiBi are never skipped.
+    func testFarTilesAreSkippedOnlyWhenNegligible() {
+        let L = 600, d = 8, ld = 3 * d, scale = 1 / Float(d).squareRoot(), slope: Float = 0.5
+        let qkv = randomFloats(L * ld, seed: 41, scale: 1.5)
+        qkv.withUnsafeBufferPointer { buffer in
+            let q = buffer.baseAddress!, k = q + d
+            var rowScale = [Float](repeating: 0, count: 128), rowDiagonal = rowScale
+            farTileRowStats(q: q, k: k, ld: ld, rows: 0, count: 128, headDim: d, scale: scale, rowScale: &rowScale, rowDiagonal: &rowDiagonal)
+            func far(_ j0: Int, _ c: Int, _ s: Float?) -> Bool {
+                isFarTile(rows: 0, count: 128, keys: j0, count: c, keyNorm: farTileKeyNorm(k: k, ld: ld, keys: j0, count: c, headDim: d),
+                          slope: s, rowScale: rowScale, rowDiagonal: rowDiagonal)
+            }
+            XCTAssertTrue(far(344, 256, slope))
+            XCTAssertFalse(far(0, 256, slope), "diagonal tile")
+            XCTAssertFalse(far(344, 256, nil), "no ALiBi")
+            XCTAssertFalse(far(344, 256, 0.001), "shallow slope")
+            // The skipped tile's probabilities, computed in full: all below e^-60.
+            for i in 0..<128 {
+                let scores = (0..<L).map { j in
+                    Double(scale) * (0..<d).reduce(0.0) { $0 + Double(q[i * ld + $1]) * Double(k[j * ld + $1]) } - Double(slope) * Double(abs(i - j))
+                }
+                let mx = scores.max()!, lse = mx + log(scores.reduce(0) { $0 + exp($1 - mx) })
+                for j in 344..<600 { XCTAssertLessThan(scores[j] - lse, -60) }
+            }
+        }
+    }
+}
