@@ -8,7 +8,7 @@
 #                                      PIP_ARGS=<extra pip install args>)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-threads=${BENCH_THREADS:-2}
+threads=${BENCH_THREADS:-${THREADS:-2}}
 lengths=${BENCH_LENGTHS:-512 2048 4096}
 venv=${BENCH_VENV:-.venv-bench}
 export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
