@@ -17,7 +17,7 @@ struct ModelOptions: ParsableArguments {
     var model: String
     @Option(help: "Texts per forward pass.")
     var batchSize = 32
-    @Option(help: "Truncate texts to this many tokens ([CLS]/[SEP] included); default: the model's max_seq_length.")
+    @Option(help: "Truncate texts to this many tokens ([CLS]/[SEP] included); default: the model's max_seq_length. MosaicBERT takes any length (e.g. 8192); BERT refuses texts past max_position_embeddings.")
     var maxSeqLength: Int?
     @Option(help: "OpenBLAS threads (default: OPENBLAS_NUM_THREADS or all cores).")
     var threads: Int?
@@ -74,11 +74,16 @@ struct Encode: ParsableCommand {
             let tokenized = model.tokenize(texts, prompt: prompt)
             let tokenizeSeconds = elapsed(since: start)
             var reported = 0
-            let embeddings = try model.embed(tokenized: tokenized, batchSize: options.batchSize,
+            let embeddings: [[Float]]
+            do {
+                embeddings = try model.embed(tokenized: tokenized, batchSize: options.batchSize,
                                              skip: model.pooling.includePrompt ? 0 : model.promptLength(prompt)) { done in
-                if done * 10 / texts.count > reported * 10 / texts.count || done == texts.count {
-                    log.info("embedded \(done)/\(texts.count) texts"); reported = done
+                    if done * 10 / texts.count > reported * 10 / texts.count || done == texts.count {
+                        log.info("embedded \(done)/\(texts.count) texts"); reported = done
+                    }
                 }
+            } catch EncoderError.sequenceTooLong(let row, let length, let maxPositions) {
+                throw InputError(file: input, reason: "text \(row + 1) has \(length) tokens, past this BERT model's max_position_embeddings \(maxPositions); give --max-seq-length \(maxPositions) or less to truncate it")
             }
             let seconds = elapsed(since: start)
             // 5. Write the embeddings atomically (a previous file is replaced only once the new one is whole).

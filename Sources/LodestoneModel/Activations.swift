@@ -9,6 +9,8 @@ public struct LayerActivations {
     public var ffnIn, ffnAct, ffnSum, ffnMean, ffnRstd, output: UnsafeMutablePointer<Float>
     /// Dropout masks (bits) of the attention output and the feed-forward block; nil unless training drops.
     public var attentionOutputMask, feedForwardMask: UnsafeMutablePointer<UInt64>?
+    /// Attention's log-sum-exp per (head, token), which its backward pass needs; nil at inference.
+    public var logSumExp: UnsafeMutablePointer<Float>? = nil
 }
 
 /// Gradient scratch shared by all layers during the backward pass.
@@ -24,7 +26,7 @@ public final class Activations {
     public private(set) var layers: [LayerActivations] = []
     public private(set) var sentenceEmbeddings: UnsafeMutablePointer<Float>!
     public private(set) var norms: UnsafeMutablePointer<Float>!
-    /// Per-thread L×L matrices for the attention kernels.
+    /// Per-thread attention tiles (a fixed size, whatever the length).
     public private(set) var attentionScratch: UnsafeMutablePointer<Float>!
     public private(set) var scratch: GradientScratch?
     public private(set) var ids: UnsafeMutablePointer<Int32>!
@@ -56,7 +58,7 @@ public final class Activations {
         let stored = training ? c.layers : 1
         var f = Footprint()
         f.floats = T * (2 * H + 2) + stored * T * (8 * H + 4 + ffnIn + I) + S * (H + 1) + attentionScratch
-        if training { f.floats += T * (6 * H + ffnIn + I) + H }
+        if training { f.floats += T * (6 * H + ffnIn + I) + H + c.layers * T * c.heads } // + attention log-sum-exp
         f.ids = T
         if dropoutMasks {
             let hiddenWords = dropoutMaskWords(T * H), ffnWords = dropoutMaskWords(T * (c.isMosaic ? I : H))
@@ -92,7 +94,8 @@ public final class Activations {
             LayerActivations(qkv: take(T * 3 * H), attention: take(T * H),
                              attentionSum: take(T * H), attentionMean: take(T), attentionRstd: take(T),
                              attentionNormed: take(T * H), ffnIn: take(T * ffnIn), ffnAct: take(T * I),
-                             ffnSum: take(T * H), ffnMean: take(T), ffnRstd: take(T), output: take(T * H))
+                             ffnSum: take(T * H), ffnMean: take(T), ffnRstd: take(T), output: take(T * H),
+                             logSumExp: training ? take(T * c.heads) : nil)
         }
         embeddingMask = nil
         if dropoutMasks { takeMasks(config: c, tokens: T) }

@@ -57,7 +57,7 @@ func encoderLayerForward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Flo
                          input x: UnsafePointer<Float>, act a: LayerActivations, layer l: Int) {
     let c = ctx.config, T = ctx.batch.tokenCount, H = c.hidden, I = c.intermediate, drop = ctx.dropout
     linearForward(a.qkv, x, p + o.qkvWeight, p + o.qkvBias, rows: T, inDim: H, outDim: 3 * H)
-    attentionForward(a.attention, qkv: a.qkv, scratch: ctx.attentionScratch, batch: ctx.batch,
+    attentionForward(a.attention, qkv: a.qkv, logSumExp: a.logSumExp, scratch: ctx.attentionScratch, batch: ctx.batch,
                      shape: ctx.attentionShape, alibiSlopes: ctx.slopes, dropout: drop?.attention(layer: l))
     linearForward(a.attentionSum, a.attention, p + o.attentionOutWeight, p + o.attentionOutBias, rows: T, inDim: H, outDim: H)
     drop?.forward(a.attentionSum, mask: a.attentionOutputMask, tokens: T, width: H, layer: l, .attentionOutput)
@@ -115,7 +115,8 @@ func encoderLayerBackward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Fl
     linearBackward(dinp: s.dAttention, dweight: g + o.attentionOutWeight, dbias: g + o.attentionOutBias,
                    dout: branchGradient(mask: a.attentionOutputMask),
                    inp: a.attention, weight: p + o.attentionOutWeight, rows: T, inDim: H, outDim: H)
-    attentionBackward(dqkv: s.dQKV, dout: s.dAttention, qkv: a.qkv, scratch: ctx.attentionScratch,
+    attentionBackward(dqkv: s.dQKV, dout: s.dAttention, qkv: a.qkv, out: a.attention, logSumExp: a.logSumExp!,
+                      scratch: ctx.attentionScratch,
                       batch: ctx.batch, shape: ctx.attentionShape, alibiSlopes: ctx.slopes,
                       dropout: ctx.dropout?.attention(layer: l))
     linearBackward(dinp: s.dX, dweight: g + o.qkvWeight, dbias: g + o.qkvBias, dout: s.dQKV, inp: x,

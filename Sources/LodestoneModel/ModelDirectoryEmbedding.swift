@@ -21,8 +21,9 @@ public final class SentenceModel {
         self.config = config
         self.encoder = encoder
         self.tokenizer = tokenizer
-        // Classic BERT cannot see past its position table.
-        self.maxSeqLength = config.isMosaic ? maxSeqLength : min(maxSeqLength, config.maxPositionEmbeddings)
+        // Not clamped for classic BERT: a text past its position table is refused by `embed`, not cut short
+        // silently (MosaicBERT's ALiBi extrapolates to any length, in memory linear in it).
+        self.maxSeqLength = maxSeqLength
         self.pooling = pooling
         self.prompts = prompts
         self.source = source
@@ -86,6 +87,10 @@ public final class SentenceModel {
 
     public func embed(tokenized: [[Int32]], batchSize: Int = 32, skip: Int = 0,
                       progress: ((Int) -> Void)? = nil) throws -> [[Float]] {
+        // Before any work, so the error names the text in input order, not a row of some batch.
+        if !config.isMosaic, let row = tokenized.firstIndex(where: { $0.count > config.maxPositionEmbeddings }) {
+            throw EncoderError.sequenceTooLong(row: row, length: tokenized[row].count, maxPositions: config.maxPositionEmbeddings)
+        }
         let order = tokenized.indices.sorted { tokenized[$0].count > tokenized[$1].count }
         let size = max(1, batchSize)
         let batches = stride(from: 0, to: order.count, by: size).map { Array(order[$0..<min(order.count, $0 + size)]) }

@@ -36,6 +36,8 @@ struct Bench: ParsableCommand {
     var samplerOnly: String?
     @Option(help: "With --sampler-only: load the chunk the eager way (before streaming) at this many claimed records.")
     var samplerEagerClaim: Double?
+    @Option(help: "Only time attention forward + backward (12 heads of 64, ALiBi) over one sequence of this many tokens.")
+    var attentionOnly: Int?
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)   // line by line: a long run killed midway keeps what it printed
@@ -49,6 +51,7 @@ struct Bench: ParsableCommand {
             print(String(format: "cblas_sgemm: %.1f GFLOP/s", measureSgemm(m: mnk[0], n: mnk[1], k: mnk[2])))
             return
         }
+        if let attentionOnly { runAttentionBench(length: attentionOnly); return }
         let (h, l, a, i) = model == "small" ? (256, 4, 4, 1024) : (768, 12, 12, 3072)
         let cfg = EncoderConfig(mosaic: !bert, hidden: h, layers: l, heads: a, intermediate: i, vocabSize: 30528)
         let tokens = 2 * batch * seq
@@ -155,7 +158,7 @@ func profileKernels(h: Int, heads: Int, inner: Int, tokens: Int, seq: Int, param
     let T = tokens, x = buf(T * h), qkv = buf(T * 3 * h), out = buf(T * h), big = buf(T * 2 * inner), act = buf(T * inner)
     let w = buf(2 * inner * h), dw = buf(2 * inner * h), b = buf(3 * h), stats = buf(2 * T)
     let batch = RaggedBatch(lengths: [Int](repeating: seq, count: T / seq))
-    let scratch = buf(attentionScratchCount(batch))
+    let scratch = buf(attentionScratchCount(batch)), lse = buf(heads * T), dqkv = buf(T * 3 * h)
     let shape = AttentionShape(heads: heads, headDim: h / heads)
     let slopes = alibiSlopes(heads: heads)
     func time(_ name: String, flops: Double = 0, _ body: () -> Void) {
@@ -177,11 +180,11 @@ func profileKernels(h: Int, heads: Int, inner: Int, tokens: Int, seq: Int, param
         linearBackward(dinp: act, dweight: dw, dbias: b, dout: out, inp: act, weight: w, rows: T, inDim: inner, outDim: h)
     }
     let attFlops = 4.0 * Double(batch.count) * Double(seq * seq) * Double(h)
-    time("attention fwd", flops: attFlops) { attentionForward(out, qkv: qkv, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes) }
-    time("attention bwd", flops: 3 * attFlops) { attentionBackward(dqkv: qkv, dout: out, qkv: qkv, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes) }
+    time("attention fwd", flops: attFlops) { attentionForward(out, qkv: qkv, logSumExp: lse, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes) }
+    time("attention bwd", flops: 3 * attFlops) { attentionBackward(dqkv: dqkv, dout: x, qkv: qkv, out: out, logSumExp: lse, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes) }
     let dropoutAttention = AttentionDropout(rate: DropoutRate(0.1), key: 1)
-    time("attention fwd, dropout 0.1", flops: attFlops) { attentionForward(out, qkv: qkv, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes, dropout: dropoutAttention) }
-    time("attention bwd, dropout 0.1", flops: 3 * attFlops) { attentionBackward(dqkv: qkv, dout: out, qkv: qkv, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes, dropout: dropoutAttention) }
+    time("attention fwd, dropout 0.1", flops: attFlops) { attentionForward(out, qkv: qkv, logSumExp: lse, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes, dropout: dropoutAttention) }
+    time("attention bwd, dropout 0.1", flops: 3 * attFlops) { attentionBackward(dqkv: dqkv, dout: x, qkv: qkv, out: out, logSumExp: lse, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes, dropout: dropoutAttention) }
     // A MosaicBERT layer's hidden dropout: attention output [T, h] and gated activation [T, inner].
     let mask = UnsafeMutablePointer<UInt64>.allocate(capacity: dropoutMaskWords(T * inner))
     time("hidden dropout fwd (T×h + T×i)") {

@@ -141,7 +141,9 @@ final class DropoutKernelTests: XCTestCase {
             return out
         }
         var dqkv = [Float](repeating: 0, count: qkv.count)
-        attentionBackward(dqkv: &dqkv, dout: r, qkv: qkv, scratch: &scratch, batch: batch, shape: shape, alibiSlopes: slopes, dropout: dropout)
+        var out = [Float](repeating: 0, count: batch.tokenCount * H), lse = [Float](repeating: 0, count: batch.tokenCount * 3)
+        attentionForward(&out, qkv: qkv, logSumExp: &lse, scratch: &scratch, batch: batch, shape: shape, alibiSlopes: slopes, dropout: dropout)
+        attentionBackward(dqkv: &dqkv, dout: r, qkv: qkv, out: out, logSumExp: lse, scratch: &scratch, batch: batch, shape: shape, alibiSlopes: slopes, dropout: dropout)
         checkGradient("attention dqkv with dropout \(rate) (alibi \(slopes != nil))", values: &qkv, analytic: dqkv, eps: 1e-3, samples: 300) {
             weightedSum(run($0), r)
         }
@@ -163,8 +165,9 @@ final class DropoutKernelTests: XCTestCase {
         var scratch = [Float](repeating: 0, count: attentionScratchCount(batch))
         func both(_ dropout: AttentionDropout?) -> ([Float], [Float]) {
             var out = [Float](repeating: 0, count: batch.tokenCount * H), d = [Float](repeating: 0, count: qkv.count)
-            attentionForward(&out, qkv: qkv, scratch: &scratch, batch: batch, shape: shape, alibiSlopes: alibiSlopes(heads: 3), dropout: dropout)
-            attentionBackward(dqkv: &d, dout: r, qkv: qkv, scratch: &scratch, batch: batch, shape: shape, alibiSlopes: alibiSlopes(heads: 3), dropout: dropout)
+            var lse = [Float](repeating: 0, count: batch.tokenCount * 3)
+            attentionForward(&out, qkv: qkv, logSumExp: &lse, scratch: &scratch, batch: batch, shape: shape, alibiSlopes: alibiSlopes(heads: 3), dropout: dropout)
+            attentionBackward(dqkv: &d, dout: r, qkv: qkv, out: out, logSumExp: lse, scratch: &scratch, batch: batch, shape: shape, alibiSlopes: alibiSlopes(heads: 3), dropout: dropout)
             return (out, d)
         }
         let none = both(nil), zero = both(AttentionDropout(rate: DropoutRate(0), key: 5))

@@ -81,7 +81,9 @@ final class KernelGradientTests: XCTestCase {
             return out
         }
         var dqkv = [Float](repeating: 0, count: qkv.count)
-        attentionBackward(dqkv: &dqkv, dout: r, qkv: qkv, scratch: &scratch, batch: batch, shape: shape, alibiSlopes: slopes)
+        var out = [Float](repeating: 0, count: batch.tokenCount * H), lse = [Float](repeating: 0, count: batch.tokenCount * 3)
+        attentionForward(&out, qkv: qkv, logSumExp: &lse, scratch: &scratch, batch: batch, shape: shape, alibiSlopes: slopes)
+        attentionBackward(dqkv: &dqkv, dout: r, qkv: qkv, out: out, logSumExp: lse, scratch: &scratch, batch: batch, shape: shape, alibiSlopes: slopes)
         checkGradient("attention dqkv (alibi \(slopes != nil))", values: &qkv, analytic: dqkv, eps: 1e-3, samples: 200) {
             weightedSum(run($0), r)
         }
@@ -92,7 +94,7 @@ final class KernelGradientTests: XCTestCase {
 
     func testAttentionOfSingleTokenIsItsValue() {
         // One token attends only to itself: output = its V, whatever Q, K and the bias.
-        var out = [Float](repeating: 0, count: 2), scratch = [Float](repeating: 0, count: 2 * computeThreads)
+        var out = [Float](repeating: 0, count: 2), scratch = [Float](repeating: 0, count: attentionScratchCount(RaggedBatch(lengths: [1])))
         attentionForward(&out, qkv: [0.3, -1, 2, 5, 7, -8], scratch: &scratch, batch: RaggedBatch(lengths: [1]),
                          shape: AttentionShape(heads: 1, headDim: 2), alibiSlopes: [0.5])
         XCTAssertEqual(out, [7, -8])
