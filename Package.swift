@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "LodestoneData", dependencies: ["LodestoneBase", "LodestoneStorage", "CZlib", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: fast),
         .target(name: "LodestoneText", dependencies: ["LodestoneBase"], swiftSettings: fast),
-        .target(name: "LodestoneTensor", dependencies: ["COpenBLAS"], swiftSettings: fast),
+        .target(name: "LodestoneTensor", dependencies: ["LodestoneBase", "COpenBLAS"], swiftSettings: fast),
         .target(name: "LodestoneModel", dependencies: ["LodestoneBase", "LodestoneTensor", "LodestoneText", "CZlib"],
                 exclude: ["README-API.md"], swiftSettings: fast),
         // Data-parallel training across processes: MPI_COMM_WORLD as a LodestoneBase.Collective.

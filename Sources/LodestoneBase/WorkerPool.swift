@@ -20,10 +20,12 @@ public func forEachInParallel(count: Int, jobs: Int, stackSize: Int = 1 << 20, _
     group.wait()
 }
 
-private final class IndexCounter: @unchecked Sendable {
+/// Hands out 0, 1, 2, … to whichever thread asks next: a work queue of indices.
+public final class IndexCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
-    func take(below limit: Int) -> Int? {
+    public init() {}
+    public func take(below limit: Int) -> Int? {
         lock.lock(); defer { lock.unlock() }
         guard value < limit else { return nil }
         value += 1

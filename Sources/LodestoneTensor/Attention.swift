@@ -7,6 +7,7 @@
 // ALiBi (MosaicBERT) adds -slope_h · |i - j| to the scores, computed inside each tile for any length, which is
 // what upstream's alibi tensor holds after it is rebuilt for sequences longer than alibi_starting_size.
 import COpenBLAS
+import LodestoneBase
 import Foundation
 
 /// ALiBi slopes as upstream mosaic-bert: geometric for a power of two; otherwise the closest lower
@@ -101,7 +102,7 @@ func forEachHead(_ batch: RaggedBatch, heads: Int, _ body: (_ s: Int, _ h: Int, 
         for s in 0..<batch.count { for h in 0..<heads { body(s, h, offsets[s], 0) } }
         return
     }
-    let next = WorkCounter()
+    let next = IndexCounter()   // each (sequence, head) writes only its own outputs: any thread may take any
     let blas = Int(openblas_get_num_threads())
     openblas_set_num_threads(1)
     DispatchQueue.concurrentPerform(iterations: parts) { part in
@@ -110,15 +111,3 @@ func forEachHead(_ batch: RaggedBatch, heads: Int, _ body: (_ s: Int, _ h: Int, 
     openblas_set_num_threads(Int32(blas))
 }
 
-/// Hands out 0, 1, 2, … to threads; each (sequence, head) writes only its own outputs, so the result does not
-/// depend on which thread takes it.
-private final class WorkCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func take(below limit: Int) -> Int? {
-        lock.lock(); defer { lock.unlock() }
-        guard value < limit else { return nil }
-        value += 1
-        return value - 1
-    }
-}

@@ -48,7 +48,7 @@ struct Bench: ParsableCommand {
         if let sgemmOnly {
             let mnk = sgemmOnly.split(separator: ",").compactMap { Int($0) }
             guard mnk.count == 3, mnk.allSatisfy({ $0 > 0 }) else { throw ValidationError("--sgemm-only wants M,N,K, e.g. 2048,1536,384") }
-            print(String(format: "cblas_sgemm: %.1f GFLOP/s", measureSgemm(m: mnk[0], n: mnk[1], k: mnk[2])))
+            print(String(format: "cblas_sgemm: %.1f GFLOP/s", measureSgemmRate(m: mnk[0], n: mnk[1], k: mnk[2])))
             return
         }
         if let attentionOnly { runAttentionBench(length: attentionOnly); return }
@@ -58,7 +58,7 @@ struct Bench: ParsableCommand {
 
         // 1. cblas_sgemm at the step's largest shape: [tokens, h] · [i, h]ᵀ (at most 4096 rows: its rate has
         // levelled off there, and larger operands would dominate the peak memory this also reports).
-        let sgemm = measureSgemm(m: min(tokens, 4096), n: i, k: h)
+        let sgemm = measureSgemmRate(m: min(tokens, 4096), n: i, k: h)
 
         let rates = DropoutRates(hidden: dropout, attention: attentionDropout ?? dropout)
         guard (0..<1).contains(rates.hidden), (0..<1).contains(rates.attention) else {
@@ -113,19 +113,6 @@ struct Bench: ParsableCommand {
                      Double(rates.hidden), Double(rates.attention), Double(tokens * steps) / seconds,
                      (flops + attention) / seconds / 1e9, executed / seconds / 1e9, passes.training, passes.embedding,
                      peakResidentMegabytes()) + ranks.fields(seconds: seconds))
-    }
-
-    /// Best of 5 runs of C[m,n] = A[m,k] · B[n,k]ᵀ, in GFLOP/s.
-    func measureSgemm(m: Int, n: Int, k: Int) -> Double {
-        let a = [Float](repeating: 0.01, count: m * k), b = [Float](repeating: 0.02, count: n * k)
-        var c = [Float](repeating: 0, count: m * n)
-        var best = Double.infinity
-        for _ in 0..<5 {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(k), 0, &c, Int32(n))
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-        }
-        return 2 * Double(m) * Double(n) * Double(k) / best / 1e9
     }
 }
 
