@@ -97,22 +97,17 @@ public final class EncoderTrainer {
         buffers.prepare(rows: rows.count, dim: H, scores: 2 * B * B * (columns.count - 1))
         gradients.update(repeating: 0, count: enc.parameterCount)
 
-        if passes.training.count <= 1 {
-            lastStepPasses = (0, passes.training.count)
-            if let r = passes.training.first { encode(step, r, training: true) }
-            try gatherEmbeddings(whole: whole, mine: mine)
-            let lossValue = lossAndEmbeddingGradients(anchors: B, columns: columns.count)
-            if let r = passes.training.first { backward(step, r) }
-            return try finishGradients(loss: lossValue)
-        }
-        lastStepPasses = (passes.inference.count, passes.training.count)
-        for r in passes.inference { encode(step, r, training: false) }
+        // One pass: its activations from the embedding forward serve the backward. Several: embed without
+        // activations first, then recompute each pass with them.
+        let cached = passes.training.count > 1
+        lastStepPasses = (cached ? passes.inference.count : 0, passes.training.count)
+        for r in cached ? passes.inference : passes.training { encode(step, r, training: !cached) }
         try gatherEmbeddings(whole: whole, mine: mine)
         let lossValue = lossAndEmbeddingGradients(anchors: B, columns: columns.count)
         for (i, r) in passes.training.enumerated() {
-            encode(step, r, training: true)
+            if cached { encode(step, r, training: true) }
             backward(step, r)
-            passFinished?(i + 1, passes.training.count)
+            if cached { passFinished?(i + 1, passes.training.count) }
         }
         return try finishGradients(loss: lossValue)
     }

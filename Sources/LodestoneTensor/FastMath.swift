@@ -87,21 +87,3 @@ public typealias Float8 = SIMD8<Float>
     let erf = erfAbs.replacing(with: -erfAbs, where: x .< 0)
     return x * (0.5 * (1 + erf))
 }
-
-/// In-place softmax of one row of `count` floats.
-@inline(__always) func softmaxRow(_ row: UnsafeMutablePointer<Float>, count L: Int) {
-    let L8 = L & ~7
-    var mx8 = Float8(repeating: -.infinity)
-    var j = 0
-    while j < L8 { let v = load8(row + j); mx8 = mx8.replacing(with: v, where: v .> mx8); j += 8 }
-    var mx = mx8.max()
-    while j < L { mx = max(mx, row[j]); j += 1 }
-    let m8 = Float8(repeating: mx)
-    var sum8 = Float8(repeating: 0)
-    j = 0
-    while j < L8 { let e = fastExp8(load8(row + j) - m8); store8(e, row + j); sum8 += e; j += 8 }
-    var sum = sum8.sum()
-    while j < L { let e = fastExp(row[j] - mx); row[j] = e; sum += e; j += 1 }
-    let inv = 1 / sum
-    for j in 0..<L { row[j] *= inv }
-}
