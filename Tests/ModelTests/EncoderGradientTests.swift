@@ -13,8 +13,15 @@ final class EncoderGradientTests: XCTestCase {
                       maxPositionEmbeddings: 8, alibiStartingSize: 2, initializerRange: 0.5)
     }
 
-    /// `dropout`: every site on, with one fixed seed (fixed masks); a smaller step then, as the scaled
-    /// activations make the loss more curved.
+    /// `dropout`: every site on, with one fixed seed (fixed masks).
+    ///
+    /// The loss runs at scale 1, not training's 20: at scale 20 the loss of this tiny model is so curved and its
+    /// float32 rounding (a few ulps, which differ between BLAS kernels) so amplified that no central-difference
+    /// step resolves some gradients to 3 % (token_type_embeddings[0] of BERT with dropout: truncation error
+    /// −5e-4 at eps 1e-3, rounding error up to 2.4e-3, while the analytic value agrees across kernels to 2e-7).
+    /// At scale 1 the same probes agree to 2e-4 absolute or 0.3 % on every kernel, ten times tighter than before.
+    /// Scale 20 itself is checked by the loss kernel's own finite differences (KernelGradientTests) and by the
+    /// conformance suite's PyTorch gradients.
     func checkWholeModel(mosaic: Bool, symmetric: Bool, dropout: DropoutRates = .none) throws {
         let enc = SentenceEncoder(config: tinyConfig(mosaic: mosaic), randomSeed: 7)
         // Make LayerNorm weights/biases non-trivial so their gradients are tested at a generic point.
@@ -22,19 +29,19 @@ final class EncoderGradientTests: XCTestCase {
             for i in 0..<e.count { enc.parameters[e.offset + i] += 0.3 * Float(sin(Double(e.offset + i))) }
         }
         let seed: UInt64 = 2024
-        let trainer = EncoderTrainer(encoder: enc, loss: .init(scale: 20, symmetric: symmetric), dropout: dropout)
+        let trainer = EncoderTrainer(encoder: enc, loss: .init(scale: 1, symmetric: symmetric), dropout: dropout)
         let loss = try trainer.computeGradients(columns: columns, dropoutSeed: seed).loss
         if dropout != .none {
-            XCTAssertNotEqual(loss, try EncoderTrainer(encoder: enc, loss: .init(scale: 20, symmetric: symmetric)).computeGradients(columns: columns).loss, "dropout is on")
+            XCTAssertNotEqual(loss, try EncoderTrainer(encoder: enc, loss: .init(scale: 1, symmetric: symmetric)).computeGradients(columns: columns).loss, "dropout is on")
         }
         let analytic = Array(UnsafeBufferPointer(start: trainer.gradients, count: enc.parameterCount))
-        let probe = EncoderTrainer(encoder: enc, loss: .init(scale: 20, symmetric: symmetric), dropout: dropout)
+        let probe = EncoderTrainer(encoder: enc, loss: .init(scale: 1, symmetric: symmetric), dropout: dropout)
         for e in enc.layout.entries {
             var values = Array(UnsafeBufferPointer(start: enc.parameters + e.offset, count: e.count))
             let original = values
             checkGradient("\(mosaic ? "mosaic" : "bert") (dropout \(dropout)) \(e.name)", values: &values,
-                          analytic: Array(analytic[e.offset..<(e.offset + e.count)]), eps: dropout == .none ? 3e-3 : 1e-3,
-                          abs: 2e-3, rel: 3e-2, samples: 6) { v in
+                          analytic: Array(analytic[e.offset..<(e.offset + e.count)]), eps: 3e-3,
+                          abs: 2e-4, rel: 3e-3, samples: 6) { v in
                 v.withUnsafeBufferPointer { (enc.parameters + e.offset).update(from: $0.baseAddress!, count: e.count) }
                 return Double(try! probe.computeGradients(columns: self.columns, dropoutSeed: seed).loss)
             }
