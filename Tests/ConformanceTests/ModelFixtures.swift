@@ -53,9 +53,12 @@ enum FixtureRoots {
     }
 }
 
-func fixtureError(_ message: String) -> NSError {
-    NSError(domain: "fixture", code: 1, userInfo: [NSLocalizedDescriptionKey: message])
+/// A fixture that is missing or does not load: one line naming the file.
+struct FixtureError: Error, CustomStringConvertible {
+    let description: String
 }
+
+func fixtureError(_ message: String) -> FixtureError { FixtureError(description: message) }
 
 struct ModelCase {
     let name: String
