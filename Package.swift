@@ -73,7 +73,8 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: swiftSettings),
 
-        // Tests, one target per concern; ConformanceTests reads ../shared/fixtures (or $LODESTONE_FIXTURES).
+        // Tests, one target per concern; ConformanceTests reads Tests/Fixtures/reference (and ../shared/fixtures or
+        // $LODESTONE_FIXTURES when present).
         .testTarget(name: "BaseTests", dependencies: ["LodestoneBase"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["LodestoneCore", "LodestoneCLI"], exclude: ["Servers"], swiftSettings: swiftSettings),
         .testTarget(name: "DataTests", dependencies: ["LodestoneCore"], swiftSettings: swiftSettings),

@@ -10,7 +10,7 @@
 # MosaicBERT checkpoint loads into our modules and gives the reference outputs.
 # Prints the max |difference| per model; exits 1 if any exceeds TOLERANCE (1e-5).
 # usage: Scripts/check-python.sh     (env: BENCH_VENV=.venv-bench, MAIN_MODEL=runs/replicate/train/model,
-#                                     LODESTONE_MINILM=<model dir>, LODESTONE_FIXTURES=../shared/fixtures,
+#                                     LODESTONE_MINILM=<model dir>, LODESTONE_FIXTURES=Tests/Fixtures/reference,
 #                                     THREADS=2, TOLERANCE=1e-5, PIP_ARGS=<extra pip install args>)
 # Installs torch, sentence-transformers and numpy from PyPI into $BENCH_VENV once (shared with the benchmarks).
 set -euo pipefail
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 venv=${BENCH_VENV:-.venv-bench}
 threads=${THREADS:-2}
 main_model=${MAIN_MODEL:-runs/replicate/train/model}
-fixtures=${LODESTONE_FIXTURES:-../shared/fixtures}
+fixtures=${LODESTONE_FIXTURES:-Tests/Fixtures/reference}
 export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -58,7 +58,7 @@ else
 fi
 
 echo "== (c) classic BERT"
-minilm=${LODESTONE_MINILM:-$(bash ../shared/scripts/fetch-minilm.sh)}
+minilm=${LODESTONE_MINILM:-$(bash Scripts/fetch-minilm.sh)}
 echo "$minilm"
 
 models=()

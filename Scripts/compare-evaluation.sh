@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Checks that `05-embed evaluate` scores what sentence-transformers' evaluators score: the same model on the same
 # data, every metric within 1e-4. Runs the three kinds of evaluation set (BEIR retrieval, scored pairs, pairs).
-# usage: Scripts/compare-evaluation.sh [MODEL_DIR]   (default: all-MiniLM-L6-v2 via ../shared/scripts/fetch-minilm.sh)
+# usage: Scripts/compare-evaluation.sh [MODEL_DIR]   (default: all-MiniLM-L6-v2 via Scripts/fetch-minilm.sh)
 #   env: BENCH_VENV (default .venv-bench; torch and sentence-transformers are installed there from PyPI once)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-model=${1:-$(bash ../shared/scripts/fetch-minilm.sh)}
+model=${1:-$(bash Scripts/fetch-minilm.sh)}
 venv=${BENCH_VENV:-.venv-bench}
 if ! "$venv/bin/python" -c "import sentence_transformers" 2>/dev/null; then
   python3 -m venv "$venv"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Shows that Python sentence-transformers loads a classic-BERT model trained by this project, unchanged.
 
-1. Fine-tunes all-MiniLM-L6-v2 (a classic BERT; fetched by ../shared/scripts/fetch-minilm.sh) for a few steps
+1. Fine-tunes all-MiniLM-L6-v2 (a classic BERT; fetched by Scripts/fetch-minilm.sh) for a few steps
    with `04-training` on the store of the main job (Scripts/replicate.sh must have run: runs/replicate/store).
 2. Embeds sample sentences with `05-embed encode`.
 3. Loads the trained directory with `SentenceTransformer(DIR)` — no conversion, no code of ours — embeds the
@@ -63,7 +63,7 @@ def main():
     model = args.model
     if model is None:
         # 1. Fine-tune all-MiniLM-L6-v2 for a few steps on the sample store.
-        base = subprocess.check_output(["bash", os.path.join(ROOT, "../shared/scripts/fetch-minilm.sh")], text=True).strip()
+        base = subprocess.check_output(["bash", os.path.join(ROOT, "Scripts/fetch-minilm.sh")], text=True).strip()
         store = os.path.join(args.run, "store")
         if not os.path.isdir(os.path.join(ROOT, store)):
             sys.exit(f"{store} not found: run Scripts/replicate.sh first (it builds the sample store)")

@@ -3,11 +3,11 @@
 # against 05-embed, and small copies of their JSON files kept in Tests/ModelTests/Fixtures/ so that the tests need
 # no Python. Sentence-transformers 6.x runs from the benchmark virtualenv; 2.7 (with transformers 4.41) is
 # installed beside it into .build/st2-packages, sharing its torch.
-# usage: Scripts/make-st-fixtures.sh      (env: BENCH_VENV=.venv-bench; base model: ../shared/fixtures/bert-tiny)
+# usage: Scripts/make-st-fixtures.sh      (env: BENCH_VENV=.venv-bench; base model: Tests/Fixtures/reference/bert-tiny)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${BENCH_VENV:-.venv-bench}
-base=${BASE_MODEL:-../shared/fixtures/bert-tiny}
+base=${BASE_MODEL:-Tests/Fixtures/reference/bert-tiny}
 if ! "$venv/bin/python" -c "import sentence_transformers" 2>/dev/null; then
   python3 -m venv "$venv"; "$venv/bin/pip" install --quiet ${PIP_ARGS:-} torch sentence-transformers numpy
 fi

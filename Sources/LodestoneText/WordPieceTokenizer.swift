@@ -1,6 +1,7 @@
 // WordPiece tokenizer with bert-base-uncased (BertTokenizerFast) behaviour: normalise, split into words
 // and punctuation, greedy longest-match pieces with `##` continuations, [CLS] … [SEP], truncation.
-// Works on UTF-8 bytes; ASCII never leaves the byte loop.
+// Works on UTF-8 bytes; ASCII never leaves the byte loop. Special tokens written in the text ("[SEP]") are
+// taken as those tokens, as BertTokenizerFast's added-token matching does before it normalises.
 import Foundation
 
 public final class WordPieceTokenizer: @unchecked Sendable {
@@ -10,6 +11,8 @@ public final class WordPieceTokenizer: @unchecked Sendable {
     /// Words longer than this many characters become [UNK] (the Hugging Face default).
     public let maxCharsPerWord = 100
     private let normalizer: BertNormalizer
+    /// The special tokens matched in raw text (exactly, case-sensitive), with their ids.
+    private let specialTokens: [(bytes: [UInt8], id: Int32)]
 
     public var vocabSize: Int { vocabulary.count }
 
@@ -23,6 +26,9 @@ public final class WordPieceTokenizer: @unchecked Sendable {
         clsId = try special("[CLS]"); sepId = try special("[SEP]")
         padId = try special("[PAD]"); unkId = try special("[UNK]")
         normalizer = BertNormalizer(lowercase: lowercase)
+        specialTokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"].compactMap { token in
+            vocabulary.id(of: token).map { (Array(token.utf8), $0) }
+        }
     }
 
     /// Loads a `vocab.txt` (lower-casing on, as bert-base-uncased).
@@ -59,11 +65,31 @@ public final class WordPieceTokenizer: @unchecked Sendable {
         var text = text
         text.withUTF8 { bytes in
             var state = WordState(capacity: min(bytes.count, 256) + 8)
-            encodeWords(bytes, into: &ids, state: &state, budget: budget)
+            var start = 0
+            while let (at, length, id) = nextSpecialToken(in: bytes, from: start) {
+                encodeWords(UnsafeBufferPointer(rebasing: bytes[start..<at]), into: &ids, state: &state, budget: budget)
+                ids.append(id)
+                start = at + length
+            }
+            encodeWords(UnsafeBufferPointer(rebasing: bytes[start...]), into: &ids, state: &state, budget: budget)
         }
         if ids.count > budget + 1 { ids.removeLast(ids.count - budget - 1) }
         ids.append(sepId)
         return ids
+    }
+
+    /// The first special token written in `bytes` at or after `from`: its offset, byte length and id.
+    private func nextSpecialToken(in bytes: UnsafeBufferPointer<UInt8>, from: Int) -> (Int, Int, Int32)? {
+        var i = from
+        while i < bytes.count {
+            if bytes[i] == 0x5B { // "["
+                for (token, id) in specialTokens where i + token.count <= bytes.count {
+                    if token.indices.allSatisfy({ bytes[i + $0] == token[$0] }) { return (i, token.count, id) }
+                }
+            }
+            i += 1
+        }
+        return nil
     }
 
     /// Tokens as strings (for debugging and tests).

@@ -9,9 +9,9 @@ import LodestoneText
 final class TorchCheckpointConformanceTests: XCTestCase {
     func testTorchWeightsEqualSafetensorsInEveryModelCase() throws {
         let cases = try ModelCase.all()
-        XCTAssertFalse(cases.isEmpty, "no model cases under \(ModelCase.fixturesRoot.path)")
+        XCTAssertFalse(cases.isEmpty, "no model cases")
         for dir in cases {
-            let name = dir.lastPathComponent
+            let name = FixtureRoots.label(dir)
             let fromBin = try TorchCheckpoint.read(dir.appendingPathComponent("pytorch_model.bin"))
             let fromSafetensors = try SafeTensors.read(dir.appendingPathComponent("model.safetensors"))
             XCTAssertFalse(fromSafetensors.isEmpty, "\(name): empty model.safetensors")
@@ -32,7 +32,7 @@ final class TorchCheckpointConformanceTests: XCTestCase {
         let cases = try ModelCase.all()
         XCTAssertFalse(cases.isEmpty)
         for dir in cases {
-            let name = dir.lastPathComponent
+            let name = FixtureRoots.label(dir)
             let spec = try JSONDecoder().decode(Case.self, from: Data(contentsOf: dir.appendingPathComponent("case.json")))
             let config = try EncoderConfig(contentsOf: dir.appendingPathComponent("config.json"))
             let encoder = try SentenceEncoder(config: config, weights: TorchCheckpoint.read(dir.appendingPathComponent("pytorch_model.bin")))

@@ -6,11 +6,7 @@ import LodestoneModel
 import LodestoneText
 
 final class ModelDirectoryTests: XCTestCase {
-    var fixtureVocab: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("shared/fixtures/mosaic-tiny/vocab.txt")
-    }
+    var fixtureVocab: URL { bertBaseUncasedVocab }
 
     func makeDirectory() throws -> SentenceTransformerDirectory {
         let config = EncoderConfig(mosaic: true, hidden: 8, layers: 1, heads: 2, intermediate: 16, vocabSize: 30528)

@@ -6,11 +6,7 @@ import XCTest
 import LodestoneCore
 
 final class ParallelEmbeddingTests: XCTestCase {
-    var fixtureVocab: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("shared/fixtures/mosaic-tiny/vocab.txt")
-    }
+    var fixtureVocab: URL { bertBaseUncasedVocab }
 
     func testBatchesOnThreadsMatchOneTextAtATimeInInputOrder() throws {
         for mosaic in [false, true] {

@@ -3,13 +3,16 @@
 import Foundation
 import XCTest
 
-/// The shared mosaic-tiny fixture: a model directory 05 can load and a config 03 can initialise from.
-var mosaicTiny: URL {
-    let root = ProcessInfo.processInfo.environment["LODESTONE_FIXTURES"].map { URL(fileURLWithPath: $0) }
-        ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/fixtures")
-    return root.appendingPathComponent("mosaic-tiny")
-}
+/// The package root, found from this file's path.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// The repo's mosaic-tiny reference fixture (Tests/Fixtures/reference): a model directory 05 can load and a
+/// config 03 can initialise from. bert-tiny lies beside it.
+var mosaicTiny: URL { packageRoot.appendingPathComponent("Tests/Fixtures/reference/mosaic-tiny") }
+
+/// bert-base-uncased's vocabulary, as the repo carries it.
+var bertBaseUncasedVocab: URL { packageRoot.appendingPathComponent("data/bert-base-uncased/vocab.txt") }
 
 struct StepResult {
     let status: Int32

@@ -5,10 +5,10 @@ import XCTest
 /// The trainer with real components: gzip JSON-lines objects in a LocalStore read through GzipLineReader and
 /// the shared record parser, and the MosaicBERT fixture (real HF files) trained by the trainable encoder, EncoderTrainer.
 final class RealModelTrainingTests: XCTestCase {
+    /// The repo's reference fixtures (Tests/Fixtures/reference: mosaic-tiny, bert-tiny).
     static var fixtures: URL {
-        if let env = ProcessInfo.processInfo.environment["LODESTONE_FIXTURES"] { return URL(fileURLWithPath: env) }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return root.appendingPathComponent("../shared/fixtures").standardizedFileURL
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/reference")
     }
 
     /// 24 pair lines; 6 query/pos lines with 2 positives each (12 examples) plus a blank and a malformed line.
