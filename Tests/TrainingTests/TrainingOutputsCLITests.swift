@@ -79,7 +79,7 @@ extension TrainingCLITests {
         let log = text(b + "/train_logs.txt")
 
         let plain = try run(common + ["--output", b])
-        XCTAssertEqual(plain.status, 1, plain.output)
+        XCTAssertNotEqual(plain.status, 0, plain.output)
         XCTAssertTrue(plain.output.contains("--resume"), plain.output)
         XCTAssertTrue(FileManager.default.fileExists(atPath: b + "/checkpoints/ckpt-000001/model.bin"), "the checkpoint is kept")
         XCTAssertEqual(text(b + "/train_logs.txt"), log)
@@ -102,7 +102,7 @@ extension TrainingCLITests {
         try damaged.write(to: URL(fileURLWithPath: bin))
         for flags in [[], ["--resume"]] {
             let refused = try run(common + ["--output", c] + flags)
-            XCTAssertEqual(refused.status, 1, refused.output)
+            XCTAssertNotEqual(refused.status, 0, refused.output)
             XCTAssertEqual(errorLines(refused.output).count, 1, refused.output)
             XCTAssertTrue(refused.output.contains("LATEST: missing, and no complete checkpoint") && refused.output.contains("ckpt-000001/model.bin: truncated")
                           && refused.output.contains("--restart"), refused.output)
