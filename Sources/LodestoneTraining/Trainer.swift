@@ -136,6 +136,13 @@ public final class Trainer {
         trainLog = try TrainLog(url: trainLogURL, keepLines: progress.logLines, lastLine: progress.lastLogLine)
         lossLog = try LossLog(url: lossCSVURL, keepThrough: progress.executedSteps)
         if options.evaluate != nil { evalLog = try EvalLog(url: evalCSVURL, keepThrough: progress.executedSteps) }
+        // A kill between the checkpoint of a succeeded epoch and the rename of its model left model/ behind the
+        // log: the checkpoint, taken at the epoch's end, holds that model; put it in place.
+        if progress.stepInEpoch == 0, progress.succeededEpochs > 0, options.saveModelEachEpoch,
+           progress.lastLogLine?.hasPrefix("Succeeded") == true, outputs?.modelIsBehind(step: progress.executedSteps) == true {
+            note("model/ is behind the checkpoint (a run killed while putting it in place): writing the checkpoint's model")
+            try saveModel()
+        }
         return true
     }
 
@@ -295,7 +302,7 @@ public final class Trainer {
             if let staged { try? FileManager.default.removeItem(at: staged) }
             throw error
         }
-        if let staged { try Directory.swapIn(staged.path, to: modelURL.path) }
+        if let staged { try swapInModel(staged) }
         try trainLog?.append(line)
     }
 
@@ -332,7 +339,13 @@ public final class Trainer {
     /// Writes `model/` (atomically and durably: staged beside it, then swapped in).
     public func saveModel() throws {
         guard let staged = try stageModel() else { return }
+        try swapInModel(staged)
+    }
+
+    /// Renames the staged model into place and records its step in the manifest.
+    private func swapInModel(_ staged: URL) throws {
         try Directory.swapIn(staged.path, to: modelURL.path)
+        try outputs?.recordModel(step: progress.executedSteps)
     }
 
     /// Writes the model, durably, to a hidden staging directory beside `model/` (`.model.<pid>.<random>.partial`,

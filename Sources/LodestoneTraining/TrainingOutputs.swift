@@ -15,6 +15,8 @@ public struct TrainingOutputs {
         var files: [String] = []
         /// Paths inside `model/` (nil: no model written yet).
         var model: [String]?
+        /// The step count (executed steps) of the model in `model/`, recorded once it is in place.
+        var modelStep: Int?
     }
 
     public let directory: URL
@@ -72,6 +74,19 @@ public struct TrainingOutputs {
         guard all != manifest.model else { return }
         manifest.model = all
         try save()
+    }
+
+    /// Records that `model/` now holds the model of `step`.
+    public mutating func recordModel(step: Int) throws {
+        guard manifest.modelStep != step else { return }
+        manifest.modelStep = step
+        try save()
+    }
+
+    /// Whether `model/` is missing or older than the model of `step`: a kill between an epoch's checkpoint and
+    /// the rename that puts its model in place. (An output from before the step was recorded is taken as is.)
+    public func modelIsBehind(step: Int) -> Bool {
+        !Directory.exists(modelURL.path) || (manifest.modelStep.map { $0 != step } ?? false)
     }
 
     private func save() throws {

@@ -140,6 +140,36 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(resumed.log, straight.log)
     }
 
+    /// A kill between an epoch's checkpoint and the rename that puts its model in place leaves model/ one epoch
+    /// behind the log (or missing): resume puts the checkpoint's model there before training on.
+    func testResumeRepairsAModelLeftBehindByAKillBeforeItsSwap() throws {
+        let out = temporaryDirectory(), older = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: older) }
+        let fm = FileManager.default
+        let model = out.appendingPathComponent("model"), weights = model.appendingPathComponent("weights.txt")
+        let manifest = out.appendingPathComponent(".04-training-outputs.json")
+        var three = tiny; three.maxSteps = 3
+        XCTAssertEqual(try makeRun(three, out: out).trainer.run(), .maxSteps)
+        try fm.copyItem(at: model, to: older.appendingPathComponent("model"))
+        try? fm.copyItem(at: manifest, to: older.appendingPathComponent("manifest"))
+        var six = tiny; six.maxSteps = 6
+        XCTAssertEqual(try makeRun(six, out: out, resume: true).trainer.run(), .maxSteps)
+        let epoch1 = try Data(contentsOf: weights)
+        // What the kill leaves: model/ (and its record) as after epoch 0, the log and checkpoint at epoch 1.
+        try fm.removeItem(at: model)
+        try fm.copyItem(at: older.appendingPathComponent("model"), to: model)
+        try? fm.removeItem(at: manifest)
+        try? fm.copyItem(at: older.appendingPathComponent("manifest"), to: manifest)
+        XCTAssertNotEqual(try Data(contentsOf: weights), epoch1)
+        let resumed = try makeRun(tiny, out: out, resume: true)
+        XCTAssertEqual(resumed.log, [line(true, 0, 0, 3), line(true, 0, 1, 6)])
+        XCTAssertEqual(try Data(contentsOf: weights), epoch1, "model/ is the model of the last epoch logged")
+        // Killed before its first model was put in place: none at all.
+        try fm.removeItem(at: model)
+        _ = try makeRun(tiny, out: out, resume: true)
+        XCTAssertEqual(try Data(contentsOf: weights), epoch1)
+    }
+
     func testResumePutsBackTheLogLineOfTheLastCheckpoint() throws {
         let out = temporaryDirectory(); defer { try? FileManager.default.removeItem(at: out) }
         var three = tiny; three.maxSteps = 3
