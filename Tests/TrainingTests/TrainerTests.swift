@@ -170,6 +170,31 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: weights), epoch1)
     }
 
+    /// Files under the trainer's names that it did not write are refused when the trainer is made, before any
+    /// step; an output of a run from before the manifest existed (it holds checkpoints) is the trainer's own.
+    func testForeignOutputsAreRefusedAndOldRunsAdopted() throws {
+        let out = temporaryDirectory(); defer { try? FileManager.default.removeItem(at: out) }
+        let log = out.appendingPathComponent("train_logs.txt")
+        let original = Data("Succeeded on Cycle 0, Chunk 0, Epoch 0: 10000 Steps Completed in Total\n".utf8)
+        try original.write(to: log)
+        XCTAssertThrowsError(try makeRun(tiny, out: out)) {
+            XCTAssertEqual("\($0)", "\(log.path): was not written by 04-training (kept from another run or tool?); refusing to overwrite it: move it away or choose another --output")
+        }
+        XCTAssertEqual(try Data(contentsOf: log), original, "kept")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("loss.csv").path))
+        // The same files beside a checkpoint directory: an older run of the trainer, adopted.
+        try FileManager.default.createDirectory(at: out.appendingPathComponent("checkpoints/ckpt-000001"), withIntermediateDirectories: true)
+        XCTAssertNoThrow(try TrainingOutputs(directory: out).checkOwned())
+        try FileManager.default.removeItem(at: out.appendingPathComponent("checkpoints"))
+        try FileManager.default.createDirectory(at: out.appendingPathComponent("model"), withIntermediateDirectories: true)
+        try FileManager.default.removeItem(at: log)
+        XCTAssertNoThrow(try TrainingOutputs(directory: out).checkOwned(), "an empty model/ is nobody's")
+        try Data("{}".utf8).write(to: out.appendingPathComponent("model/modules.json"))
+        XCTAssertThrowsError(try TrainingOutputs(directory: out).checkOwned()) {
+            XCTAssertTrue("\($0)".hasPrefix(out.appendingPathComponent("model/modules.json").path + ": was not written"), "\($0)")
+        }
+    }
+
     func testResumePutsBackTheLogLineOfTheLastCheckpoint() throws {
         let out = temporaryDirectory(); defer { try? FileManager.default.removeItem(at: out) }
         var three = tiny; three.maxSteps = 3
