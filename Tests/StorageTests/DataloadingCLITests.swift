@@ -22,6 +22,7 @@ final class DataloadingCLITests: XCTestCase {
         let p = Process()
         p.executableURL = exe
         p.arguments = args
+        p.currentDirectoryURL = work   // a relative store (or a mistyped URL taken for one) lands in the test's directory
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let err = Pipe()
         p.standardError = err
