@@ -65,8 +65,7 @@ public enum OutputGuard {
     static func enclosingDirectory(of path: String, among directories: [Input]) -> Input? {
         let targets = directories.compactMap { d in identity(d.path).map { (d, $0) } }.filter { $0.1.isDirectory }
         guard !targets.isEmpty else { return nil }
-        var existing = (path as NSString).standardizingPath
-        if existing.isEmpty { existing = "." }
+        var existing = path.isEmpty ? "." : path   // the kernel resolves `..` and links below, not string rules
         while identity(existing) == nil {
             let parent = (existing as NSString).deletingLastPathComponent
             if parent == existing || parent.isEmpty { existing = "."; break }
