@@ -39,12 +39,12 @@ public enum OutputGuard {
     /// directory or is an input file, and when it holds one of `mustNotHold` (e.g. 04's `--model`: training
     /// into the directory of its own base model would replace it).
     public static func checkDirectory(_ output: String, flag: String, inputs: [Input], mustNotHold: [Input] = []) throws {
-        try checkNotInside(output, flag: flag, inputs: inputs)
         if let out = identity(output) {
             for input in inputs where identity(input.path)?.same(as: out) == true {
                 throw InputError(file: output, reason: "is \(input.flag) \(input.path), an input of this run; choose another \(flag)")
             }
         }
+        try checkNotInside(output, flag: flag, inputs: inputs)
         for input in mustNotHold {
             if enclosingDirectory(of: input.path, among: [Input(flag, output)]) != nil {
                 throw InputError(file: output, reason: "holds \(input.flag) \(input.path), an input of this run, which the outputs would replace; choose another \(flag)")
