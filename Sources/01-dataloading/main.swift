@@ -84,6 +84,8 @@ struct Dataloading: ParsableCommand {
 
             // 5. Transfer: `--jobs` at a time, retried, verified, committed atomically; complete objects are skipped.
             //    An unreachable store or a full disk stops the whole run (every other transfer would fail the same way).
+            //    One run per local store: a lock held until exit.
+            if let local = destination as? LocalStore { try OutputLock.hold(directory: local.root.path, step: "01-dataloading") }
             let ingester = Ingester(store: destination, http: http, logger: logger, progress: IngestProgress(logger: logger))
             ingester.jobs = jobs
             ingester.verifyExisting = !noVerifyExisting

@@ -54,9 +54,12 @@ struct DataRecordsCommand: ParsableCommand {
             let sidecarFile = RecordsSidecar.file(for: outputFile)
 
             // 1. Open the store written by 01-dataloading (it must exist: a mistyped --store creates nothing).
+            //    One run per local store (a lock held until exit); the outputs must not be objects of the store.
             let store = try storeOptions.open(create: false)
-            try AtomicFile.checkWritable(outputFile.path)
-            try AtomicFile.checkWritable(sidecarFile.path)
+            let storeInput = (store as? LocalStore).map { [OutputGuard.Input("--store", $0.root.path)] } ?? []
+            try OutputGuard.checkFile(outputFile.path, flag: "--output", inputs: storeInput)
+            try OutputGuard.checkFile(sidecarFile.path, flag: "--output", inputs: storeInput)
+            if let local = store as? LocalStore { try OutputLock.hold(directory: local.root.path, step: "02-data-records") }
 
             // 2. List the training objects under data/, minus the exclusions (the original skipped cnn_dailymail_splitted).
             //    None at all is an error: counting nothing would replace a good data_records.json with {}.

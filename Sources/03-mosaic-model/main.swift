@@ -54,6 +54,10 @@ struct MosaicModel: ParsableCommand {
         let cache = URL(fileURLWithPath: cacheDir)
         // 0. Never replace what is not ours: an existing --output must be empty or a model directory (one that a
         //    killed run was replacing is put back first).
+        //    Nor is it an input in disguise: inside, equal to or holding a local --from, --tokenizer or --init-random.
+        let inputs = [("--from", from), ("--tokenizer", tokenizer)].filter { hubRepo($0.1) == nil }.map { OutputGuard.Input($0.0, $0.1) }
+            + (initRandom.map { [OutputGuard.Input("--init-random", $0)] } ?? [])
+        try OutputGuard.checkDirectory(output, flag: "--output", inputs: inputs, mustNotHold: inputs)
         Directory.recoverInterruptedReplace(of: outputURL)
         guard SentenceTransformerDirectory.isReplaceable(outputURL) else {
             throw InputError(file: output, reason: "exists and is not a model directory; refusing to replace it (choose another --output)")

@@ -87,8 +87,10 @@ struct Training: ParsableCommand {
         log.logLevel = collective.isRoot ? .info : .error   // rank 0 speaks for the job
         let writer = collective.isRoot
 
-        // 1. Hyperparameters: the original's, then --config, then flags.
+        // 1. Hyperparameters: the original's, then --config, then flags; an --output that is an input in disguise
+        //    (inside --model or a store, or holding --model) is refused before any work.
         let hp = try hyperparameters.trainingConfig()
+        if writer { try checkOutput() }
         setBLASThreads(threads)
         if collective is MPICollective { log.info("\(mpiLine(collective, hp))") }
         log.info("schedule: \(hp.cycles) cycles × \(hp.chunks) chunks × \(hp.epochs) epochs × \(hp.stepsPerEpoch) steps, batch \(hp.batchSize), lr \(hp.learningRate)")
@@ -116,9 +118,10 @@ struct Training: ParsableCommand {
         let outputURL = URL(fileURLWithPath: output)
         var checkpoints: Checkpointer?
         if writer {
+            let separate = try checkpointStore.map { Checkpointer(store: try openStore($0, endpointURL: store.endpointURL)) }
             try Directory.create(outputURL)
-            checkpoints = try checkpointStore.map { Checkpointer(store: try openStore($0, endpointURL: store.endpointURL)) }
-                ?? Checkpointer(store: try LocalStore(root: outputURL.appendingPathComponent("checkpoints")))
+            try OutputLock.hold(directory: outputURL.path, step: "04-training")   // one run per output
+            checkpoints = try separate ?? Checkpointer(store: try LocalStore(root: outputURL.appendingPathComponent("checkpoints")))
         }
         let location = checkpoints?.location ?? "rank 0's checkpoint store"
         if !restart, let saved = try Checkpointer.sharedLatestState(checkpoints, collective: collective) {
@@ -200,6 +203,17 @@ struct Training: ParsableCommand {
             throw InputError(file: model, reason: "pools by \(directory.pooling.modes.map(\.rawValue).joined(separator: "+"))\(directory.pooling.normalize ? "" : " without Normalize"); training supports mean pooling with Normalize only")
         }
         return (try EncoderTrainer(directory: directory, config: hp), directory.tokenizer, directory.maxSeqLength)
+    }
+
+    /// Refuses an --output inside an input directory (--model, a local --store or --checkpoint-store, an --eval
+    /// set) or equal to an input file, and one that holds --model (its model/ would replace the base model).
+    func checkOutput() throws {
+        let stores = [("--store", store.store), ("--checkpoint-store", checkpointStore)].compactMap { flag, value in
+            value.flatMap(localStorePath).map { OutputGuard.Input(flag, $0) }
+        }
+        let inputs = [OutputGuard.Input("--model", model), OutputGuard.Input("--records", records)] + stores
+            + eval.map { OutputGuard.Input("--eval", $0) }
+        try OutputGuard.checkDirectory(output, flag: "--output", inputs: inputs, mustNotHold: [.init("--model", model)])
     }
 
     /// A rerun of a finished run: nothing to train; say so, and where the model is.

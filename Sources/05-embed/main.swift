@@ -58,9 +58,9 @@ struct Encode: ParsableCommand {
 
     func run() throws {
         try runStep("05-embed") {
-            // 1. Check the output before any work: a known format, not a directory, not the input itself.
+            // 1. Check the output before any work: a known format, not a directory, not an input in disguise.
             let format = try EmbeddingFormat(path: output)
-            try AtomicFile.checkWritable(output, protecting: [URL(fileURLWithPath: input)])
+            try OutputGuard.checkFile(output, flag: "--output", inputs: [.init("--input", input), .init("--model", options.model)])
             // 2. Read the texts.
             let texts = try TextFiles.readTexts(input)
             guard !texts.isEmpty else { throw InputError(file: input, reason: "no texts to embed") }
@@ -125,7 +125,7 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         try runStep("05-embed evaluate") {
             // 1. Read the evaluation set; a JSON output is checked before any work.
-            if let json { try AtomicFile.checkWritable(json, protecting: [URL(fileURLWithPath: data)]) }
+            if let json { try OutputGuard.checkFile(json, flag: "--json", inputs: [.init("--data", data), .init("--model", options.model)]) }
             var set = try EvaluationData.load(data, split: split)
             if let limit, case .pairs(let r) = set {
                 set = .pairs(RetrievalSet(pairs: Array(zip(r.queryTexts, r.corpusTexts).prefix(limit))))
@@ -179,8 +179,9 @@ struct Search: ParsableCommand {
     func run() throws {
         try runStep("05-embed search") {
             if let output {
-                let inputs = [corpus, corpusEmbeddings, queries, queryEmbeddings].compactMap { $0 }.map { URL(fileURLWithPath: $0) }
-                try AtomicFile.checkWritable(output, protecting: inputs)
+                let inputs = [("--corpus", corpus), ("--corpus-embeddings", corpusEmbeddings), ("--queries", queries),
+                              ("--query-embeddings", queryEmbeddings), ("--model", options.model)]
+                try OutputGuard.checkFile(output, flag: "--output", inputs: inputs.compactMap { f, p in p.map { .init(f, $0) } })
             }
             // 1. The corpus: texts to show, and embeddings (memory-mapped from --corpus-embeddings, or computed).
             let texts = try corpus.map { try TextFiles.readTexts($0) }

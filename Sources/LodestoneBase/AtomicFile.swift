@@ -21,6 +21,7 @@ public enum AtomicFile {
                              body: (FileSink) throws -> Void) throws {
         let target = url.standardizedFileURL.path
         try checkWritable(target, protecting: protecting)
+        if isWrittenThrough(target) { return try writeThrough(target, body: body) }
         let dir = (target as NSString).deletingLastPathComponent
         try Directory.create(dir)
         let name = (target as NSString).lastPathComponent
@@ -46,8 +47,11 @@ public enum AtomicFile {
     public static func checkWritable(_ path: String, protecting: [URL] = []) throws {
         var st = stat()
         if stat(path, &st) == 0 {
-            if (st.st_mode & S_IFMT) == S_IFDIR {
-                throw FileSystemError(path: path, action: "cannot write", code: EISDIR)
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: throw FileSystemError(path: path, action: "cannot write", code: EISDIR)
+            case S_IFREG, S_IFCHR, S_IFIFO: break
+            case S_IFBLK: throw InputError(file: path, reason: "is a block device; refusing to write to it (choose a regular file)")
+            default: throw InputError(file: path, reason: "is not a regular file; refusing to write to it (choose a regular file)")
             }
             for other in protecting {
                 var o = stat()
@@ -56,6 +60,23 @@ public enum AtomicFile {
                 }
             }
         }
+    }
+
+    /// Whether `path` is a character device or a FIFO (`/dev/null`, `/dev/stdout`): such a target is written
+    /// through, never replaced by a rename (as root that would turn `/dev/full` into a regular file).
+    public static func isWrittenThrough(_ path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return false }
+        return (st.st_mode & S_IFMT) == S_IFCHR || (st.st_mode & S_IFMT) == S_IFIFO
+    }
+
+    /// Streams `body` into the device or FIFO at `path` itself; its errors (ENOSPC from `/dev/full`) name `path`.
+    static func writeThrough(_ path: String, body: (FileSink) throws -> Void) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileSystemError.last(path: path, action: "cannot write") }
+        let sink = FileSink(fd: fd, path: path)
+        do { try body(sink) } catch { try? sink.close(); throw error }
+        try sink.close()
     }
 
     /// `.<name>.<pid>.<random>.partial`: hidden, tied to the writing process so that leftovers of a killed
@@ -172,27 +193,36 @@ public enum Directory {
         AtomicFile.removeAbandonedTemporaries(directory: parent, name: name)
         let staging = parent + "/" + AtomicFile.temporaryName(for: name)
         if mkdir(staging, 0o755) != 0 { throw FileSystemError.last(path: target, action: "cannot create directory") }
-        let fm = FileManager.default
         do {
             try fill(URL(fileURLWithPath: staging))
             if durable { try syncTree(staging) }
-            if exists {
-                let aside = parent + "/" + AtomicFile.temporaryName(for: name, suffix: "previous")
-                guard rename(target, aside) == 0 else { throw FileSystemError.last(path: target, action: "cannot replace") }
-                guard rename(staging, target) == 0 else {
-                    let failure = FileSystemError.last(path: target, action: "cannot replace")
-                    rename(aside, target)
-                    throw failure
-                }
-                try? fm.removeItem(atPath: aside)
-            } else {
-                guard rename(staging, target) == 0 else { throw FileSystemError.last(path: target, action: "cannot write") }
-            }
-            if durable { try sync(parent) }
+            try swapIn(staging, to: target, durable: durable)
         } catch {
-            try? fm.removeItem(atPath: staging)
+            try? FileManager.default.removeItem(atPath: staging)
             throw error
         }
+    }
+
+    /// Puts the finished directory `staged` (a sibling of `target`, already synced) in place of `target` by
+    /// renames: a previous `target` is moved aside first and removed last, and put back if the second rename
+    /// fails. Lets a caller stage a directory, commit something else, and only then make it visible.
+    public static func swapIn(_ staged: String, to target: String, durable: Bool = true) throws {
+        let parent = (target as NSString).deletingLastPathComponent
+        let name = (target as NSString).lastPathComponent
+        var st = stat()
+        if lstat(target, &st) == 0 {
+            let aside = parent + "/" + AtomicFile.temporaryName(for: name, suffix: "previous")
+            guard rename(target, aside) == 0 else { throw FileSystemError.last(path: target, action: "cannot replace") }
+            guard rename(staged, target) == 0 else {
+                let failure = FileSystemError.last(path: target, action: "cannot replace")
+                rename(aside, target)
+                throw failure
+            }
+            try? FileManager.default.removeItem(atPath: aside)
+        } else {
+            guard rename(staged, target) == 0 else { throw FileSystemError.last(path: target, action: "cannot write") }
+        }
+        if durable { try sync(parent) }
     }
 
     /// A run killed between the two renames of `writeAtomically` left the previous directory aside and none

@@ -49,7 +49,7 @@ public final class LocalStore: ObjectStore, @unchecked Sendable {
             let full = url.standardizedFileURL.path
             guard full.hasPrefix(rootPath) else { continue }
             let key = String(full.dropFirst(rootPath.count))
-            guard key.hasPrefix(prefix), !AtomicFile.isTemporary(url.lastPathComponent) else { continue }
+            guard key.hasPrefix(prefix), !AtomicFile.isTemporary(url.lastPathComponent), key != OutputLock.fileName else { continue }
             if let info = try head(key: key) { result.append(info) }
         }
         return result.sorted { $0.key < $1.key }

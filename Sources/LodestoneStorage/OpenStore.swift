@@ -23,6 +23,25 @@ public func openStore(_ url: String, endpointURL: String? = nil, http: HTTPClien
         throw StorageError.badURL(url, reason: "unsupported scheme '\(other)://' (use a local directory, file:///dir or s3://bucket/prefix)")
     case nil:
         guard !url.isEmpty else { throw StorageError.badURL(url, reason: "empty path") }
+        if let scheme = mistypedScheme(url) {
+            throw StorageError.badURL(url, reason: "'\(scheme):' without '//' is not a store (write s3://bucket/prefix or file:///dir; a local directory of that name: ./\(url))")
+        }
         return try LocalStore(root: URL(fileURLWithPath: url), create: create)
     }
+}
+
+/// The directory of a local store value (a path or file:///dir), nil for any other store.
+public func localStorePath(_ value: String) -> String? {
+    if value.lowercased().hasPrefix("file://") { return String(value.dropFirst("file://".count)) }
+    return value.contains("://") || value.isEmpty || mistypedScheme(value) != nil ? nil : value
+}
+
+/// `s3:bucket/x`, `s3:/bucket/x`, `file:dir`: a path whose first component starts with a URL scheme and a colon
+/// is a mistyped URL, not the local folder `s3:` it would otherwise create. (`./s3:x` still names a folder.)
+func mistypedScheme(_ value: String) -> String? {
+    guard let colon = value.firstIndex(of: ":") else { return nil }
+    let head = value[..<colon]
+    guard let first = head.first, first.isASCII, first.isLetter,
+          head.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }) else { return nil }
+    return head.lowercased()
 }

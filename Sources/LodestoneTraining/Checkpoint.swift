@@ -78,25 +78,79 @@ public final class Checkpointer {
         }
     }
 
-    /// Whether a checkpoint (LATEST) exists.
-    public func exists() throws -> Bool { try store.head(key: prefix + "LATEST") != nil }
+    /// Whether a checkpoint exists: LATEST, or any `ckpt-*` object (which `latestState` then finds or refuses).
+    public func exists() throws -> Bool {
+        try store.head(key: prefix + "LATEST") != nil || !(try store.list(prefix: prefix + "ckpt-")).isEmpty
+    }
 
-    /// The newest checkpoint's JSON half (its name and state), or nil when there is none; `model.bin` is not read.
+    /// The newest checkpoint's JSON half (its name and state), or nil when there is none; `model.bin` is not
+    /// read. LATEST names it; without LATEST (lost, or deleted by hand) the newest complete `ckpt-*` is found
+    /// and verified whole (its state.json, and model.bin's size and checksum), and when none is, the run is
+    /// refused rather than started over: the checkpoints are deleted only by a run given --restart.
     public func latestState() throws -> (name: String, state: CheckpointState)? {
-        guard try exists() else { return nil }
+        guard try store.head(key: prefix + "LATEST") != nil else { return try newestCompleteState() }
         let name = String(decoding: try store.getData(key: prefix + "LATEST"), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard name.hasPrefix("ckpt-"), let number = Int(name.dropFirst(5)) else {
             throw TrainingError.checkpoint(path: location + "LATEST", reason: "names '\(name)', not ckpt-NNNNNN")
         }
-        let state: CheckpointState
+        let state = try readState(name)
+        sequence = max(sequence, number)
+        return (name, state)
+    }
+
+    private func readState(_ name: String) throws -> CheckpointState {
         do {
-            state = try JSONDecoder().decode(CheckpointState.self, from: try store.getData(key: prefix + name + "/state.json"))
+            return try JSONDecoder().decode(CheckpointState.self, from: try store.getData(key: prefix + name + "/state.json"))
         } catch {
             throw TrainingError.checkpoint(path: location + name + "/state.json", reason: "unreadable: \(describe(error))")
         }
-        sequence = max(sequence, number)
-        return (name, state)
+    }
+
+    /// Without LATEST: the newest `ckpt-NNNNNN` whose state.json reads and whose model.bin has the size and
+    /// checksum it promises; nil when there are no `ckpt-*` objects at all; an error naming each one tried
+    /// when none is whole.
+    private func newestCompleteState() throws -> (name: String, state: CheckpointState)? {
+        let names = Set(try store.list(prefix: prefix + "ckpt-").map { String($0.key.dropFirst(prefix.count).prefix { $0 != "/" }) })
+        guard !names.isEmpty else { return nil }
+        var refusals: [String] = []
+        for name in names.sorted(by: >) {
+            guard let number = Int(name.dropFirst(5)) else { refusals.append("\(name): not ckpt-NNNNNN"); continue }
+            do {
+                let state = try readState(name)
+                try verifyWeights(name, state: state)
+                sequence = max(sequence, number)
+                return (name, state)
+            } catch {
+                refusals.append(describe(error))
+            }
+        }
+        throw TrainingError.checkpoint(path: location + "LATEST", reason: "missing, and no complete checkpoint to continue (\(refusals.joined(separator: "; "))); pass --restart to start over (it deletes them)")
+    }
+
+    /// Streams `name/model.bin` through the checksum without holding it: the size and checksum state.json promises.
+    private func verifyWeights(_ name: String, state: CheckpointState) throws {
+        let where_ = location + name + "/model.bin"
+        let expected = 3 * state.parameterCount * 4
+        let reader = try store.openReader(key: prefix + name + "/model.bin")
+        defer { reader.close() }
+        var h = Self.checksumSeed
+        var total = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try Self.readFully(reader, into: $0) }
+            guard n > 0 else { break }
+            total += n
+            if total > expected { throw TrainingError.checkpoint(path: where_, reason: "longer than the \(expected) bytes state.json promises") }
+            buffer.withUnsafeBufferPointer { bytes in
+                bytes.withMemoryRebound(to: UInt32.self) { words in
+                    for w in words.prefix(n / 4) { h = (h ^ UInt64(w)) &* Self.checksumPrime }
+                }
+            }
+            if n < buffer.count { break }
+        }
+        if total < expected { throw TrainingError.checkpoint(path: where_, reason: "truncated at byte \(total) of \(expected)") }
+        if h != state.weightsChecksum { throw TrainingError.checkpoint(path: where_, reason: "checksum mismatch: the file is damaged") }
     }
 
     /// Reads the newest whole checkpoint, its arrays into `model` (reusing its buffers); nil when there is none.
@@ -134,12 +188,15 @@ public final class Checkpointer {
     }
 
     /// FNV-1a over the 32-bit words of the arrays: cheap next to writing them, catches damaged files.
+    static let checksumSeed: UInt64 = 0xCBF2_9CE4_8422_2325
+    static let checksumPrime: UInt64 = 0x100_0000_01B3
+
     static func checksum(_ arrays: [[Float]]) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        var h = checksumSeed
         for array in arrays {
             array.withUnsafeBufferPointer { buffer in
                 buffer.withMemoryRebound(to: UInt32.self) { words in
-                    for w in words { h = (h ^ UInt64(w)) &* 0x100_0000_01B3 }
+                    for w in words { h = (h ^ UInt64(w)) &* checksumPrime }
                 }
             }
         }

@@ -66,6 +66,8 @@ public final class Trainer {
     private var trainLog: TrainLog?
     private var lossLog: LossLog?
     private var evalLog: EvalLog?
+    /// What the writer has written in the output directory (its manifest); nil on the other ranks.
+    private var outputs: TrainingOutputs?
     private let printer: ProgressPrinter
     private let watchdog = StallWatchdog()
     private var runStart = Date()
@@ -102,7 +104,17 @@ public final class Trainer {
         printer = ProgressPrinter(interval: options.progressInterval)
         lastGood = model.trainingState()
         memoryPlan = try Trainer.planMemory(model, config: options.config, maxTokens: options.maxTokens)
-        if options.isWriter { try Directory.create(options.outputDirectory) }
+        if options.isWriter {
+            try Directory.create(options.outputDirectory)
+            // Files under the trainer's names that it did not write are refused now, before any training.
+            outputs = try TrainingOutputs(directory: options.outputDirectory)
+            try outputs?.checkOwned()
+        }
+    }
+
+    /// Claims the log files in the output manifest before they are created or rewritten.
+    private func claimLogs() throws {
+        try outputs?.claim(["train_logs.txt", "loss.csv", "loss.svg"] + (options.evaluate == nil ? [] : ["eval.csv"]))
     }
 
     /// Continues from the newest checkpoint. Returns false (and changes nothing) when there is none.
@@ -120,15 +132,24 @@ public final class Trainer {
         progress = state.progress
         lossAverage = state.lossAverage
         guard options.isWriter else { return true }
+        try claimLogs()
         trainLog = try TrainLog(url: trainLogURL, keepLines: progress.logLines, lastLine: progress.lastLogLine)
         lossLog = try LossLog(url: lossCSVURL, keepThrough: progress.executedSteps)
         if options.evaluate != nil { evalLog = try EvalLog(url: evalCSVURL, keepThrough: progress.executedSteps) }
+        // A kill between the checkpoint of a succeeded epoch and the rename of its model left model/ behind the
+        // log: the checkpoint, taken at the epoch's end, holds that model; put it in place.
+        if progress.stepInEpoch == 0, progress.succeededEpochs > 0, options.saveModelEachEpoch,
+           progress.lastLogLine?.hasPrefix("Succeeded") == true, outputs?.modelIsBehind(step: progress.executedSteps) == true {
+            note("model/ is behind the checkpoint (a run killed while putting it in place): writing the checkpoint's model")
+            try saveModel()
+        }
         return true
     }
 
     /// Runs until the schedule is done, `max_steps` is reached, or a second Ctrl-C.
     public func run() throws -> TrainingStop {
         if options.isWriter {
+            try claimLogs()
             if trainLog == nil { trainLog = try TrainLog(url: trainLogURL, keepLines: 0) }
             if lossLog == nil { lossLog = try LossLog(url: lossCSVURL, keepThrough: nil) }
             if options.evaluate != nil, evalLog == nil { evalLog = try EvalLog(url: evalCSVURL, keepThrough: nil) }
@@ -261,9 +282,11 @@ public final class Trainer {
         }
     }
 
-    /// Ends an epoch in the order that keeps the log truthful: the model (after a success), then the checkpoint,
-    /// which records the epoch's log line, then the line itself. A full disk or a kill before the checkpoint
-    /// leaves no line; a kill after it leaves a line that `resume` puts back.
+    /// Ends an epoch in the order that keeps the log truthful: the model (after a success) is staged beside
+    /// `model/`, then the checkpoint, which records the epoch's log line, is written; only then does the staged
+    /// model replace `model/` (a rename) and the line go to the log. A full disk while staging the model or
+    /// writing the checkpoint leaves `model/` and the log as they were (the epoch is redone by `--resume`); a
+    /// kill after the checkpoint leaves a line that `resume` puts back.
     private func finishEpoch(succeeded: Bool) throws {
         let line = TrainLog.line(succeeded: succeeded, cycle: progress.cycle, chunk: progress.chunk,
                                  epoch: progress.epoch, steps: progress.committedSteps)
@@ -271,8 +294,15 @@ public final class Trainer {
         progress.logLines = (trainLog?.lineCount ?? progress.logLines) + 1
         progress.lastLogLine = line
         // No model is written until an epoch has succeeded: it would only be a copy of the input.
-        if progress.succeededEpochs > 0, (succeeded && options.saveModelEachEpoch) || progress.finished { try saveModel() }
-        try checkpoint(modelChanged: succeeded)
+        let staged = progress.succeededEpochs > 0 && ((succeeded && options.saveModelEachEpoch) || progress.finished)
+            ? try stageModel() : nil
+        do {
+            try checkpoint(modelChanged: succeeded)
+        } catch {
+            if let staged { try? FileManager.default.removeItem(at: staged) }
+            throw error
+        }
+        if let staged { try swapInModel(staged) }
         try trainLog?.append(line)
     }
 
@@ -306,10 +336,34 @@ public final class Trainer {
                                               optimizerStep: lastGood.optimizerStep, weightsChecksum: 0), model: lastGood)
     }
 
-    /// Writes `model/` (atomically and durably: the model's directory writer stages and swaps it).
+    /// Writes `model/` (atomically and durably: staged beside it, then swapped in).
     public func saveModel() throws {
-        guard options.isWriter else { return }
-        try model.saveModelDirectory(to: modelURL)
+        guard let staged = try stageModel() else { return }
+        try swapInModel(staged)
+    }
+
+    /// Renames the staged model into place and records its step in the manifest.
+    private func swapInModel(_ staged: URL) throws {
+        try Directory.swapIn(staged.path, to: modelURL.path)
+        try outputs?.recordModel(step: progress.executedSteps)
+    }
+
+    /// Writes the model, durably, to a hidden staging directory beside `model/` (`.model.<pid>.<random>.partial`,
+    /// removed by the next run if this one is killed) and claims its files in the manifest; nil on the ranks
+    /// that do not write.
+    private func stageModel() throws -> URL? {
+        guard options.isWriter else { return nil }
+        AtomicFile.removeAbandonedTemporaries(directory: options.outputDirectory.path, name: "model")
+        Directory.recoverInterruptedReplace(of: modelURL)
+        let staged = options.outputDirectory.appendingPathComponent(AtomicFile.temporaryName(for: "model"))
+        do {
+            try model.saveModelDirectory(to: staged)
+            try outputs?.claimModel(staged: staged)
+        } catch {
+            try? FileManager.default.removeItem(at: staged)
+            throw error
+        }
+        return staged
     }
 
     private func writePlot() throws {

@@ -136,6 +136,22 @@ final class StepCLITests: XCTestCase {
         XCTAssertEqual(try String(contentsOf: file, encoding: .utf8), "a file")
     }
 
+    /// 03's output may not be its own input in disguise (issue 16, defect 1): inside, equal to or holding --from.
+    func testPrepareRefusesAnOutputThatIsItsInput() throws {
+        let first = root.appendingPathComponent("first")
+        XCTAssertEqual(try prepare(first).status, 0)
+        let before = try FileManager.default.contentsOfDirectory(atPath: first.path).sorted()
+        let weights = try Data(contentsOf: first.appendingPathComponent("model.safetensors"))
+        for (output, words) in [(first.path + "/again", "is inside --from"), (first.path + "/../first", "is --from"),
+                                (root.path, "holds --from")] {
+            let r = try runStep("03-mosaic-model", ["--from", first.path, "--tokenizer", first.path, "--max-seq-length", "64",
+                                                    "--output", output, "--force"])
+            assertOneLineFailure(r, mentioning: [words, first.path])
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: first.path).sorted(), before)
+        XCTAssertEqual(try Data(contentsOf: first.appendingPathComponent("model.safetensors")), weights)
+    }
+
     func testPrepareWritesVerifiesAndRebuildsItsOwnOutput() throws {
         let out = root.appendingPathComponent("model")
         let first = try prepare(out)

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import LodestoneStorage
+import LodestoneBase
 
 /// 01-dataloading's mistakes as a user meets them: each is one line on stderr and a non-zero exit.
 final class DataloadingCLITests: XCTestCase {
@@ -21,6 +22,7 @@ final class DataloadingCLITests: XCTestCase {
         let p = Process()
         p.executableURL = exe
         p.arguments = args
+        p.currentDirectoryURL = work   // a relative store (or a mistyped URL taken for one) lands in the test's directory
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let err = Pipe()
         p.standardError = err
@@ -42,6 +44,24 @@ final class DataloadingCLITests: XCTestCase {
     func testUnknownStoreSchemeIsRefused() throws {
         let m = try manifests()
         assertOneLineError(try run(["--manifests", m, "--store", "ftp://host/x"]), contains: "unsupported scheme 'ftp://'")
+    }
+
+    /// One run per local store (issue 16, defect 9): a second run stops at once naming the first; the lock
+    /// file is not an object, and a mistyped `s3:` scheme is not a folder (defect 10).
+    func testASecondRunOnTheSameStoreStopsAtOnce() throws {
+        let m = try manifests()
+        let store = work.appendingPathComponent("s")
+        try FileManager.default.createDirectory(at: store, withIntermediateDirectories: true)
+        var running: OutputLock? = try OutputLock(directory: store.path, step: "02-data-records")
+        assertOneLineError(try run(["--manifests", m, "--store", store.path]),
+                           contains: "\(store.path): in use by another run: pid \(getpid()) on host")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: store.appendingPathComponent("data").path))
+        running = nil
+        XCTAssertNil(running)
+        let r = try run(["--manifests", m, "--store", store.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try LocalStore(root: store).list(prefix: "").map(\.key), ["data/alpha.json.gz"])
+        assertOneLineError(try run(["--manifests", m, "--store", "s3:/bucket/x"]), contains: "without '//' is not a store")
     }
 
     func testOnlyWithAnUnknownNameSaysSo() throws {

@@ -24,6 +24,25 @@ final class StoreOpeningTests: XCTestCase {
         XCTAssertTrue(try openStore(work.appendingPathComponent("t").path) is LocalStore)
     }
 
+    /// `s3:bucket/x` and `s3:/bucket/x` (a mistyped scheme) used to become a local folder named `s3:` (issue 16, defect 10).
+    func testMistypedSchemesAreRefused() throws {
+        let cwd = FileManager.default.currentDirectoryPath
+        _ = FileManager.default.changeCurrentDirectoryPath(work.path)
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(cwd) }
+        for url in ["s3:bucket/x", "s3:/bucket/x", "S3:bucket", "file:store", "gs:bucket/x", "hf:data"] {
+            XCTAssertThrowsError(try openStore(url), url) { error in
+                XCTAssertTrue("\(error)".contains("without '//' is not a store"), "\(error)")
+                XCTAssertTrue("\(error)".contains(url), "\(error)")
+            }
+            XCTAssertThrowsError(try openStore(url, create: false), url)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work.path), [], "nothing may be created")
+        XCTAssertTrue(try openStore("./s3:bucket") is LocalStore, "a folder of that name, spelled as a path")
+        XCTAssertEqual(localStorePath("s3:bucket/x"), nil)
+        XCTAssertEqual(localStorePath("file:///tmp/s"), "/tmp/s")
+        XCTAssertEqual(localStorePath("data/store"), "data/store")
+    }
+
     /// A store that must exist (02, 04 reading what 01 wrote) is not created by a typo.
     func testMissingStoreIsNotCreatedWhenItMustExist() throws {
         let typo = work.appendingPathComponent("stroe")

@@ -140,6 +140,61 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(resumed.log, straight.log)
     }
 
+    /// A kill between an epoch's checkpoint and the rename that puts its model in place leaves model/ one epoch
+    /// behind the log (or missing): resume puts the checkpoint's model there before training on.
+    func testResumeRepairsAModelLeftBehindByAKillBeforeItsSwap() throws {
+        let out = temporaryDirectory(), older = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: older) }
+        let fm = FileManager.default
+        let model = out.appendingPathComponent("model"), weights = model.appendingPathComponent("weights.txt")
+        let manifest = out.appendingPathComponent(".04-training-outputs.json")
+        var three = tiny; three.maxSteps = 3
+        XCTAssertEqual(try makeRun(three, out: out).trainer.run(), .maxSteps)
+        try fm.copyItem(at: model, to: older.appendingPathComponent("model"))
+        try? fm.copyItem(at: manifest, to: older.appendingPathComponent("manifest"))
+        var six = tiny; six.maxSteps = 6
+        XCTAssertEqual(try makeRun(six, out: out, resume: true).trainer.run(), .maxSteps)
+        let epoch1 = try Data(contentsOf: weights)
+        // What the kill leaves: model/ (and its record) as after epoch 0, the log and checkpoint at epoch 1.
+        try fm.removeItem(at: model)
+        try fm.copyItem(at: older.appendingPathComponent("model"), to: model)
+        try? fm.removeItem(at: manifest)
+        try? fm.copyItem(at: older.appendingPathComponent("manifest"), to: manifest)
+        XCTAssertNotEqual(try Data(contentsOf: weights), epoch1)
+        let resumed = try makeRun(tiny, out: out, resume: true)
+        XCTAssertEqual(resumed.log, [line(true, 0, 0, 3), line(true, 0, 1, 6)])
+        XCTAssertEqual(try Data(contentsOf: weights), epoch1, "model/ is the model of the last epoch logged")
+        // Killed before its first model was put in place: none at all.
+        try fm.removeItem(at: model)
+        _ = try makeRun(tiny, out: out, resume: true)
+        XCTAssertEqual(try Data(contentsOf: weights), epoch1)
+    }
+
+    /// Files under the trainer's names that it did not write are refused when the trainer is made, before any
+    /// step; an output of a run from before the manifest existed (it holds checkpoints) is the trainer's own.
+    func testForeignOutputsAreRefusedAndOldRunsAdopted() throws {
+        let out = temporaryDirectory(); defer { try? FileManager.default.removeItem(at: out) }
+        let log = out.appendingPathComponent("train_logs.txt")
+        let original = Data("Succeeded on Cycle 0, Chunk 0, Epoch 0: 10000 Steps Completed in Total\n".utf8)
+        try original.write(to: log)
+        XCTAssertThrowsError(try makeRun(tiny, out: out)) {
+            XCTAssertEqual("\($0)", "\(log.path): was not written by 04-training (kept from another run or tool?); refusing to overwrite it: move it away or choose another --output")
+        }
+        XCTAssertEqual(try Data(contentsOf: log), original, "kept")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("loss.csv").path))
+        // The same files beside a checkpoint directory: an older run of the trainer, adopted.
+        try FileManager.default.createDirectory(at: out.appendingPathComponent("checkpoints/ckpt-000001"), withIntermediateDirectories: true)
+        XCTAssertNoThrow(try TrainingOutputs(directory: out).checkOwned())
+        try FileManager.default.removeItem(at: out.appendingPathComponent("checkpoints"))
+        try FileManager.default.createDirectory(at: out.appendingPathComponent("model"), withIntermediateDirectories: true)
+        try FileManager.default.removeItem(at: log)
+        XCTAssertNoThrow(try TrainingOutputs(directory: out).checkOwned(), "an empty model/ is nobody's")
+        try Data("{}".utf8).write(to: out.appendingPathComponent("model/modules.json"))
+        XCTAssertThrowsError(try TrainingOutputs(directory: out).checkOwned()) {
+            XCTAssertTrue("\($0)".hasPrefix(out.appendingPathComponent("model/modules.json").path + ": was not written"), "\($0)")
+        }
+    }
+
     func testResumePutsBackTheLogLineOfTheLastCheckpoint() throws {
         let out = temporaryDirectory(); defer { try? FileManager.default.removeItem(at: out) }
         var three = tiny; three.maxSteps = 3
