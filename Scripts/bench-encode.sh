@@ -35,7 +35,7 @@ swift build -c release --product 05-embed >&2
 swift build -c release --product lodestone-bench >&2
 swift_out=$(.build/release/05-embed --model "$model" --input "$work/sentences.txt" --output "$work/swift.npy" \
             --batch-size "$batch" --threads "$threads")
-shape=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]+"/config.json")); print(f"2048,{c[\"intermediate_size\"]},{c[\"hidden_size\"]}")' "$model")
+shape=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]+"/config.json")); print("2048,%d,%d" % (c["intermediate_size"], c["hidden_size"]))' "$model")
 swift_out="$swift_out
 $(.build/release/lodestone-bench --threads "$threads" --sgemm-only "$shape")"
 echo "$swift_out"
