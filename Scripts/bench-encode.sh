@@ -39,6 +39,9 @@ shape=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]+"/config.json"
 swift_out="$swift_out
 $(.build/release/lodestone-bench --threads "$threads" --sgemm-only "$shape")"
 echo "$swift_out"
+# The kernel OpenBLAS ran (lodestone-bench names it; 05-embed chose it the same way) and the CPU, for the result lines.
+kernel=$(echo "$swift_out" | sed -n 's/^cblas_sgemm: .*OpenBLAS kernel \([^,]*\),.*/\1/p')
+cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 
 # 3. Python: sentence-transformers and ONNX Runtime in a virtualenv from PyPI.
 if [ ! -x "$venv/bin/python" ]; then
@@ -96,7 +99,9 @@ PY
 # 4. Ratios.
 swift_rate=$(echo "$swift_out" | sed -n 's/.*: \([0-9.]*\) sentences\/s.*/\1/p')
 read -r st_rate ort_rate < "$work/python.txt"
-python3 -c "
-s, st, o = $swift_rate, $st_rate, $ort_rate
-print(f'05-embed / sentence-transformers: {s / st:.2f}x (target >= 1.3x)')
-print(f'05-embed / onnxruntime: {s / o:.2f}x (target > 1x)')"
+python3 - "$swift_rate" "$st_rate" "$ort_rate" "OpenBLAS kernel $kernel, $threads threads, $cpu" <<'PY'
+import sys
+s, st, o = map(float, sys.argv[1:4])
+print(f"05-embed / sentence-transformers: {s / st:.2f}x (target >= 1.3x) [{sys.argv[4]}]")
+print(f"05-embed / onnxruntime: {s / o:.2f}x (target > 1x) [{sys.argv[4]}]")
+PY
