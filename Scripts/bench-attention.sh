@@ -28,7 +28,8 @@ import sys
 def field(line, name): return float(line.split(f"{name}=")[1].split()[0])
 L, ours, torch = sys.argv[1], sys.argv[2], sys.argv[3]
 g, s, t = field(ours, "gflops"), field(ours, "sgemm_gflops"), field(torch, "gflops")
+kernel = ours.split("kernel=")[1].split()[0] if "kernel=" in ours else "?"
 print(f"L={L}: ours {g:.1f} GFLOP/s, cblas_sgemm {s:.1f} ({100 * g / s:.0f} %, target >= 70 %), "
-      f"torch sdpa {t:.1f} ({g / t:.2f}x, target >= 1.5x)")
+      f"torch sdpa {t:.1f} ({g / t:.2f}x, target >= 1.5x) [OpenBLAS kernel {kernel}]")
 PY
 done

@@ -15,7 +15,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
 
-model=${LODESTONE_MINILM:-$(bash ../shared/scripts/fetch-minilm.sh)}
+model=${LODESTONE_MINILM:-$(bash Scripts/fetch-minilm.sh)}
 echo "model: $model"
 
 # 1. The sentences: 8–60 words drawn from the model's own vocabulary (whole words only), seed 2024.
@@ -35,10 +35,13 @@ swift build -c release --product 05-embed >&2
 swift build -c release --product lodestone-bench >&2
 swift_out=$(.build/release/05-embed --model "$model" --input "$work/sentences.txt" --output "$work/swift.npy" \
             --batch-size "$batch" --threads "$threads")
-shape=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]+"/config.json")); print(f"2048,{c[\"intermediate_size\"]},{c[\"hidden_size\"]}")' "$model")
+shape=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]+"/config.json")); print("2048,%d,%d" % (c["intermediate_size"], c["hidden_size"]))' "$model")
 swift_out="$swift_out
 $(.build/release/lodestone-bench --threads "$threads" --sgemm-only "$shape")"
 echo "$swift_out"
+# The kernel OpenBLAS ran (lodestone-bench names it; 05-embed chose it the same way) and the CPU, for the result lines.
+kernel=$(echo "$swift_out" | sed -n 's/^cblas_sgemm: .*OpenBLAS kernel \([^,]*\),.*/\1/p')
+cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 
 # 3. Python: sentence-transformers and ONNX Runtime in a virtualenv from PyPI.
 if [ ! -x "$venv/bin/python" ]; then
@@ -96,7 +99,9 @@ PY
 # 4. Ratios.
 swift_rate=$(echo "$swift_out" | sed -n 's/.*: \([0-9.]*\) sentences\/s.*/\1/p')
 read -r st_rate ort_rate < "$work/python.txt"
-python3 -c "
-s, st, o = $swift_rate, $st_rate, $ort_rate
-print(f'05-embed / sentence-transformers: {s / st:.2f}x (target >= 1.3x)')
-print(f'05-embed / onnxruntime: {s / o:.2f}x (target > 1x)')"
+python3 - "$swift_rate" "$st_rate" "$ort_rate" "OpenBLAS kernel $kernel, $threads threads, $cpu" <<'PY'
+import sys
+s, st, o = map(float, sys.argv[1:4])
+print(f"05-embed / sentence-transformers: {s / st:.2f}x (target >= 1.3x) [{sys.argv[4]}]")
+print(f"05-embed / onnxruntime: {s / o:.2f}x (target > 1x) [{sys.argv[4]}]")
+PY

@@ -43,9 +43,9 @@ line=$("$BENCH" --model base --batch 16 --seq 2048 --steps "$STEPS" --warmup 0 -
 echo "$line"
 rss=$(field peak_rss_mb "$line"); gf=$(field gflops_with_attention "$line"); sg=$(field sgemm_gflops "$line")
 swift_tps=$(field tokens_per_s "$line")
-printf 'peak RSS %s MB (target <= 6000 MB: %s); %s tokens/s; %s GFLOP/s counting attention = %.0f %% of cblas_sgemm %s GFLOP/s (target >= 65 %%); %s passes with activations after %s embedding pass(es), %s GFLOP/s executed\n' \
+printf 'peak RSS %s MB (target <= 6000 MB: %s); %s tokens/s; %s GFLOP/s counting attention = %.0f %% of cblas_sgemm %s GFLOP/s (target >= 65 %%); %s passes with activations after %s embedding pass(es), %s GFLOP/s executed; OpenBLAS kernel %s\n' \
   "$rss" "$([ "$rss" -le 6000 ] && echo met || echo missed)" "$swift_tps" "$gf" "$(calc "100*$gf/$sg")" "$sg" \
-  "$(field passes "$line")" "$(field embedding_passes "$line")" "$(field executed_gflops "$line")"
+  "$(field passes "$line")" "$(field embedding_passes "$line")" "$(field executed_gflops "$line")" "$(field kernel "$line")"
 
 # 3. A batch of 256 pairs × 512 tokens.
 echo "== MosaicBERT-base, 256 pairs × 512 tokens, --memory-budget $BUDGET"

@@ -78,7 +78,7 @@ print(f"bench-scale {model}: same global batch of {two['batch']} pairs x {two['s
       f"2x1 {b:.3f} pairs/s, ratio {b / a:.3f}" + (" (target >= 0.90)" if model == "base" else "")
       + f"; 2x1 step time in collectives {float(two['comm_share']):.1%} (all-gather {float(two['allgather_seconds']):.2f} s,"
       f" all-reduce {float(two['allreduce_seconds']):.2f} s of {float(two['seconds']):.2f} s), in-step all-reduce "
-      f"{two['allreduce_gbs']} GB/s")
+      f"{two['allreduce_gbs']} GB/s; OpenBLAS kernel {one.get('kernel', '?')}")
 PY
 
   # 4. The cost model at that compute time and this gradient.

@@ -52,7 +52,8 @@ same = sum(1 for q, hits in enumerate(swift) if [h["index"] for h in hits] == id
 print(f"{len(queries) / s:.1f} {same}")
 PY
 read -r faiss_qps same < "$work/faiss.out"
-printf '05-embed search: %s queries/s, peak RSS %.0f MB\n' "$swift_qps" "$(echo "$(cat "$work/swift.rss") / 1024" | bc -l)"
+kernel=$(sed -n 's/^05-embed search: OpenBLAS.*, kernel \([^ ]*\) .*/\1/p' "$work/swift.log")
+printf '05-embed search: %s queries/s, peak RSS %.0f MB (OpenBLAS kernel %s)\n' "$swift_qps" "$(echo "$(cat "$work/swift.rss") / 1024" | bc -l)" "$kernel"
 printf 'faiss IndexFlatIP: %s queries/s, peak RSS %.0f MB\n' "$faiss_qps" "$(echo "$(cat "$work/faiss.rss") / 1024" | bc -l)"
 echo "identical top-10 lists: $same of $queries queries"
 awk -v s="$swift_qps" -v f="$faiss_qps" 'BEGIN { printf "ratio 05-embed / faiss: %.2fx (target >= 1x)\n", s / f }'

@@ -37,7 +37,8 @@ BENCH=$(swift build -c release --show-bin-path)/lodestone-bench
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
-echo "bench-train: threads=$THREADS, $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+echo "bench-train: threads=$THREADS, $(nproc) cores, $cpu, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for model in $MODELS; do
   if [ "$model" = base ]; then batch=16 seq=128 steps=$STEPS_BASE; else batch=32 seq=64 steps=$STEPS_SMALL; fi
   off_seconds= off_cpu=
@@ -49,15 +50,15 @@ for model in $MODELS; do
     s=$(field pairs_per_s "$swift_line"); sc=$(field cpu_seconds "$swift_line"); ss=$(field seconds "$swift_line")
     if [ "$dropout" = off ]; then off_seconds=$ss off_cpu=$sc
     elif [ -n "$off_seconds" ]; then
-      costs+=("$(python3 -c "print(f'$model dropout hidden $hidden, attention $attention: swift step {$ss/$steps:.3f} s vs {$off_seconds/$steps:.3f} s off: {100*($ss/$off_seconds-1):+.1f}% wall, {100*($sc/$off_cpu-1):+.1f}% CPU time')")")
+      costs+=("$(python3 -c "print(f'$model dropout hidden $hidden, attention $attention: swift step {$ss/$steps:.3f} s vs {$off_seconds/$steps:.3f} s off: {100*($ss/$off_seconds-1):+.1f}% wall, {100*($sc/$off_cpu-1):+.1f}% CPU time (OpenBLAS kernel $(field kernel "$swift_line"), $cpu)')")")
     fi
     [ "$TORCH" = 0 ] && continue
     torch_line=$("$VENV/bin/python" Scripts/bench_train_torch.py --model "$model" --batch $batch --seq $seq --steps "$steps" --threads "$THREADS" --dropout "$hidden" --attention-dropout "$attention")
     echo "$torch_line"
     t=$(field pairs_per_s "$torch_line"); tc=$(field cpu_seconds "$torch_line")
-    printf '%s (dropout %s): swift %.3f pairs/s (%s GFLOP/s, cblas_sgemm %s GFLOP/s) | pytorch %.3f pairs/s (%s GFLOP/s, torch.mm %s GFLOP/s) | ratio swift/pytorch %.2fx wall, %.2fx CPU time\n' \
-      "$model" "$dropout" "$s" "$(field gflops "$swift_line")" "$(field sgemm_gflops "$swift_line")" \
-      "$t" "$(field gflops "$torch_line")" "$(field mm_gflops "$torch_line")" "$(python3 -c "print($s/$t)")" "$(python3 -c "print($tc/$sc)")"
+    printf '%s (dropout %s): swift %.3f pairs/s (%s GFLOP/s, cblas_sgemm %s GFLOP/s, OpenBLAS kernel %s) | pytorch %.3f pairs/s (%s GFLOP/s, torch.mm %s GFLOP/s) | ratio swift/pytorch %.2fx wall, %.2fx CPU time | %s\n' \
+      "$model" "$dropout" "$s" "$(field gflops "$swift_line")" "$(field sgemm_gflops "$swift_line")" "$(field kernel "$swift_line")" \
+      "$t" "$(field gflops "$torch_line")" "$(field mm_gflops "$torch_line")" "$(python3 -c "print($s/$t)")" "$(python3 -c "print($tc/$sc)")" "$cpu"
   done
   for line in "${costs[@]}"; do echo "$line"; done
 done

@@ -14,6 +14,8 @@ import LodestoneCLI
 import LodestoneCore
 import Logging
 
+BLASStartup.choose(step: "01-dataloading")   // first: it may start the program again on another kernel
+
 struct Dataloading: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "01-dataloading",

@@ -19,6 +19,8 @@ import LodestoneCLI
 import LodestoneCore
 import Logging
 
+BLASStartup.choose(step: "02-data-records")   // first: it may start the program again on another kernel
+
 struct DataRecordsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "02-data-records",

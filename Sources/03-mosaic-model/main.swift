@@ -12,6 +12,8 @@ import Foundation
 import LodestoneCLI
 import LodestoneCore
 
+BLASStartup.choose(step: "03-mosaic-model")   // first: it may start the program again on another kernel
+
 struct MosaicModel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "03-mosaic-model",

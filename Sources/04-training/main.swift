@@ -18,6 +18,8 @@ import LodestoneCore
 import LodestoneDistributed
 import Logging
 
+BLASStartup.choose(step: "04-training")   // first: it may start the program again on another kernel
+
 struct Training: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "04-training",
@@ -68,7 +70,7 @@ struct Training: ParsableCommand {
 
     func run() throws {
         var collective: Collective = SingleProcess()
-        try runStep("04-training") { collective = try makeCollective() }
+        try runStep("04-training", blasThreads: threads) { collective = try makeCollective() }
         guard collective is MPICollective else { return try runStep("04-training") { try train(collective) } }
         do {
             try train(collective)

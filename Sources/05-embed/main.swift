@@ -10,6 +10,8 @@ import LodestoneCLI
 import LodestoneCore
 import Logging
 
+BLASStartup.choose(step: "05-embed")   // first: it may start the program again on another kernel
+
 let log = Logger(label: "05-embed")
 
 struct ModelOptions: ParsableArguments {
@@ -57,7 +59,7 @@ struct Encode: ParsableCommand {
     var output: String
 
     func run() throws {
-        try runStep("05-embed") {
+        try runStep("05-embed", blasThreads: options.threads) {
             // 1. Check the output before any work: a known format, not a directory, not an input in disguise.
             let format = try EmbeddingFormat(path: output)
             try OutputGuard.checkFile(output, flag: "--output", inputs: [.init("--input", input), .init("--model", options.model)])
@@ -123,7 +125,7 @@ struct Evaluate: ParsableCommand {
     }
 
     func run() throws {
-        try runStep("05-embed evaluate") {
+        try runStep("05-embed evaluate", blasThreads: options.threads) {
             // 1. Read the evaluation set; a JSON output is checked before any work.
             if let json { try OutputGuard.checkFile(json, flag: "--json", inputs: [.init("--data", data), .init("--model", options.model)]) }
             var set = try EvaluationData.load(data, split: split)
@@ -177,7 +179,7 @@ struct Search: ParsableCommand {
     }
 
     func run() throws {
-        try runStep("05-embed search") {
+        try runStep("05-embed search", blasThreads: options.threads) {
             if let output {
                 let inputs = [("--corpus", corpus), ("--corpus-embeddings", corpusEmbeddings), ("--queries", queries),
                               ("--query-embeddings", queryEmbeddings), ("--model", options.model)]

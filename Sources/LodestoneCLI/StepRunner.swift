@@ -6,7 +6,9 @@ import LodestoneCore
 
 /// Runs a step's body. ArgumentParser's own exits pass through (usage errors print the usage); every other
 /// error is described in one line (Foundation's file errors included, see `describe`) and exits with 1.
-public func runStep(_ name: String, _ body: () throws -> Void) throws {
+/// The step's first line names the OpenBLAS kernel (BLASStartup), after setting `blasThreads` when given.
+public func runStep(_ name: String, blasThreads: Int? = nil, _ body: () throws -> Void) throws {
+    BLASStartup.announce(name, threads: blasThreads)
     do {
         try body()
     } catch let exit as ExitCode {

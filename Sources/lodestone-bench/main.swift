@@ -5,6 +5,7 @@ import ArgumentParser
 import COpenBLAS
 import Foundation
 import LodestoneBase
+import LodestoneCLI
 import LodestoneModel
 import LodestoneTensor
 
@@ -41,14 +42,15 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)   // line by line: a long run killed midway keeps what it printed
-        setBLASThreads(threads)
+        BLASStartup.announce("lodestone-bench", threads: threads)   // the kernel's line, on stderr
         let ranks = try BenchRanks()   // under mpirun: the ranks share each step (MPIBench.swift)
         defer { try? ranks.finish() }
         if let samplerOnly { return try runSamplerBench(directory: samplerOnly, eagerClaim: samplerEagerClaim) }
         if let sgemmOnly {
             let mnk = sgemmOnly.split(separator: ",").compactMap { Int($0) }
             guard mnk.count == 3, mnk.allSatisfy({ $0 > 0 }) else { throw ValidationError("--sgemm-only wants M,N,K, e.g. 2048,1536,384") }
-            print(String(format: "cblas_sgemm: %.1f GFLOP/s", measureSgemmRate(m: mnk[0], n: mnk[1], k: mnk[2])))
+            print(String(format: "cblas_sgemm: %.1f GFLOP/s", measureSgemmRate(m: mnk[0], n: mnk[1], k: mnk[2]))
+                  + " (OpenBLAS kernel \(openBLASCoreName()), threads \(blasThreads()))")
             return
         }
         if let attentionOnly { runAttentionBench(length: attentionOnly); return }
@@ -112,7 +114,7 @@ struct Bench: ParsableCommand {
                      Double(batch * steps) / seconds, flops / seconds / 1e9, sgemm, loss, blasThreads(), cpu,
                      Double(rates.hidden), Double(rates.attention), Double(tokens * steps) / seconds,
                      (flops + attention) / seconds / 1e9, executed / seconds / 1e9, passes.training, passes.embedding,
-                     peakResidentMegabytes()) + ranks.fields(seconds: seconds))
+                     peakResidentMegabytes()) + " kernel=\(openBLASCoreName())" + ranks.fields(seconds: seconds))
     }
 }
 
@@ -198,4 +200,5 @@ func profileKernels(h: Int, heads: Int, inner: Int, tokens: Int, seq: Int, param
     time("grad norm + zero") { _ = globalNorm(g, count: parameters); g.update(repeating: 0, count: parameters) }
 }
 
+BLASStartup.choose(step: "lodestone-bench")   // first: it may start the program again on another kernel
 Bench.main()
