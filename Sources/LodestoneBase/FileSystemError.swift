@@ -77,7 +77,8 @@ func describeDecoding(_ error: DecodingError) -> String {
     }
     switch error {
     case .dataCorrupted(let context) where context.codingPath.isEmpty:
-        return context.underlyingError.map { jsonSyntaxProblem($0, in: nil) } ?? "not valid JSON"
+        // JSONDecoder on Linux keeps no position: say what is wrong, the caller names the file.
+        return context.underlyingError.map { jsonSyntaxProblem($0, in: nil) } ?? "not valid JSON (truncated or damaged)"
     case .dataCorrupted(let context): return at(context.codingPath) + "invalid value"
     case .keyNotFound(let key, let context): return at(context.codingPath + [key]) + "missing"
     case .valueNotFound(let type, let context): return at(context.codingPath) + "null where \(type) is expected"
