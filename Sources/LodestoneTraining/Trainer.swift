@@ -82,8 +82,9 @@ public final class Trainer {
         guard let plan = model.planMemory(budget: config.memoryBudgetBytes, maxTexts: config.miniBatchSize,
                                           otherBytes: rollbackBytes(parameterCount: model.parameterCount),
                                           pairs: config.batchSize, columns: 3, tokensPerText: tokens) else { return nil }
-        if !plan.fits, let budget = plan.budget, plan.fixedBytes + plan.stepBytes > budget {
-            // The batch's own buffers (embeddings and the B×B score matrix) do not fit, whatever the text length.
+        if !plan.fits, let budget = plan.budget, plan.fixedBytes + plan.oneTextBytes <= budget {
+            // One text would fit: the batch's own buffers (embeddings and the B×B score matrix) are what do not,
+            // whatever the text length.
             let pairs = config.batchSize
             throw TrainingError.config(file: config.memoryBudget == nil ? "default" : "flags", field: "memory_budget", reason: "\(formatMemory(budget)) is too small for a batch of \(pairs) pairs: its \(pairs) × \(pairs) score matrices and embeddings take \(formatMemory(plan.stepBytes)) besides the model, optimizer and runtime's \(formatMemory(plan.fixedBytes)); give a smaller batch_size or at least \(formatMemory(plan.fixedBytes + plan.stepBytes + plan.oneTextBytes))")
         }
