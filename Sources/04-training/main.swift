@@ -219,4 +219,6 @@ func localRanks() -> Int {
     max(1, ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) } ?? 1)
 }
 
-Training.main()
+// Under mpirun a usage error is printed by rank 0 alone (the rank comes from the launcher's environment: MPI is
+// not started before the arguments are good).
+Training.main(printingUsageOnRankZero: MPICollective.launchRank)

@@ -126,4 +126,25 @@ final class TrainingFlagsTests: XCTestCase {
         let csv = try String(contentsOf: out.appendingPathComponent("eval.csv"), encoding: .utf8)
         XCTAssertFalse(csv.lowercased().contains("nan"), csv)
     }
+
+    /// Under mpirun every rank parses the same flags: the usage error is printed once (by rank 0), and the job exits 64.
+    func testUsageErrorUnderMPIRunIsPrintedOnce() throws {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        guard let mpirun = path.split(separator: ":").map({ URL(fileURLWithPath: String($0)).appendingPathComponent("mpirun") })
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else { throw XCTSkip("mpirun is not on PATH") }
+        let bundle = Bundle(for: Self.self).bundleURL
+        let executable = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("04-training") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }!
+        let p = Process()
+        p.executableURL = mpirun
+        p.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "3", executable.path, "--dropout", "-0.1"]
+        let pipe = Pipe()
+        p.standardOutput = pipe; p.standardError = pipe
+        try p.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertNotEqual(p.terminationStatus, 0, output)
+        XCTAssertEqual(output.components(separatedBy: "--dropout: must be auto, off or a probability").count - 1, 1, output)
+        XCTAssertEqual(output.components(separatedBy: "Usage:").count - 1, 1, output)
+    }
 }
