@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Model directories as sentence-transformers 2.x and 6.x save them (every pooling setup 05-embed reads), checked
 # against 05-embed, and small copies of their JSON files kept in Tests/ModelTests/Fixtures/ so that the tests need
-# no Python. Sentence-transformers 6.x runs from the benchmark virtualenv; 2.7 (with transformers 4.41) is
+# no Python (and, for the Dense setup, its weights, evaluation sets and sentence-transformers' metric values on them,
+# so the tests check 05-embed's cosine metrics against Python's). Sentence-transformers 6.x runs from the benchmark virtualenv; 2.7 (with transformers 4.41) is
 # installed beside it into .build/st2-packages, sharing its torch.
 # usage: Scripts/make-st-fixtures.sh      (env: BENCH_VENV=.venv-bench; base model: Tests/Fixtures/reference/bert-tiny)
 set -euo pipefail
@@ -34,7 +35,14 @@ for dir in "$work"/st*; do
   for sub in "$dir"/*/; do
     name=$(basename "$sub")
     if [ -f "$sub/config.json" ]; then mkdir -p "$keep/$name"; cp "$sub/config.json" "$keep/$name/"; fi
+    # A Dense module's weights are small (in × out floats): kept, as the module cannot be read without them.
+    for w in model.safetensors pytorch_model.bin; do
+      if [ -f "$sub/$w" ] && [[ "$name" == *Dense* ]]; then cp "$sub/$w" "$keep/$name/"; fi
+    done
   done
+  # The dense setup's evaluation sets and sentence-transformers' values on them.
+  for f in expected.json pairs.tsv; do if [ -f "$dir/$f" ]; then cp "$dir/$f" "$keep/"; fi; done
+  if [ -d "$dir/beir" ]; then cp -r "$dir/beir" "$keep/"; fi
 done
 echo "JSON copies in Tests/ModelTests/Fixtures/"
 exit $status

@@ -29,13 +29,13 @@ struct Dataloading: ParsableCommand {
     @Option(help: "Hugging Face Hub endpoint (default: $HF_ENDPOINT or https://huggingface.co; $HF_TOKEN is sent as a bearer token).")
     var hubEndpoint: String?
 
-    @Option(help: "Parallel transfers.")
+    @Option(parsing: .unconditional, help: "Parallel transfers.")
     var jobs = 4
 
-    @Option(help: "Seconds without a byte before a transfer is aborted and retried.")
+    @Option(parsing: .unconditional, help: "Seconds without a byte before a transfer is aborted and retried.")
     var stallTimeout = 60.0
 
-    @Option(help: "Attempts per request before a transfer fails (exponential backoff, Retry-After honoured).")
+    @Option(parsing: .unconditional, help: "Attempts per request before a transfer fails (exponential backoff, Retry-After honoured).")
     var retries = 6
 
     @Flag(help: "Print the plan (name, source, destination, size if known) and transfer nothing.")
@@ -52,7 +52,7 @@ struct Dataloading: ParsableCommand {
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
-        guard stallTimeout > 0 else { throw ValidationError("--stall-timeout must be positive") }
+        guard stallTimeout > 0, stallTimeout.isFinite else { throw ValidationError("--stall-timeout must be positive") }
         guard retries >= 1 else { throw ValidationError("--retries must be at least 1") }
     }
 

@@ -25,11 +25,11 @@ struct MosaicModel: ParsableCommand {
     var tokenizer = "hf:bert-base-uncased"
     @Option(help: "Build a freshly initialised MosaicBERT from this config.json instead of --from (offline).")
     var initRandom: String?
-    @Option(help: "Seed of the random initialisation.")
+    @Option(parsing: .unconditional, help: "Seed of the random initialisation.")
     var seed: UInt64 = 42
-    @Option(help: "ALiBi table size written to config.json.")
+    @Option(parsing: .unconditional, help: "ALiBi table size written to config.json.")
     var alibiStartingSize = 4096
-    @Option(help: "max_seq_length of the sentence-transformers model (tokens, [CLS]/[SEP] included).")
+    @Option(parsing: .unconditional, help: "max_seq_length of the sentence-transformers model (tokens, [CLS]/[SEP] included).")
     var maxSeqLength = 2048
     @Option(help: "Output model directory.")
     var output = "models/mosaic-bert-base-4096"

@@ -55,7 +55,7 @@ struct Training: ParsableCommand {
     var resume = false
     @Flag(help: "Start over even though a checkpoint exists (it is replaced by the new run's).")
     var restart = false
-    @Option(help: "OpenBLAS threads (default: the cores, shared by the ranks mpirun started on this host).")
+    @Option(parsing: .unconditional, help: "OpenBLAS threads (default: the cores, shared by the ranks mpirun started on this host).")
     var threads = max(1, ProcessInfo.processInfo.activeProcessorCount / localRanks())
     @Option(parsing: .upToNextOption,
             help: "Evaluation sets scored after every succeeded epoch (as 05-embed evaluate --data: a BEIR directory, scored pairs, pairs); metrics go to eval.csv and loss.svg, and the best epoch is named at the end.")
@@ -63,6 +63,7 @@ struct Training: ParsableCommand {
     @OptionGroup var hyperparameters: TrainingOverrides
 
     func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, found \(threads)") }
         if resume && restart {
             throw ValidationError("--resume and --restart exclude each other: --resume continues the checkpoint, --restart replaces it")
         }
@@ -151,7 +152,7 @@ struct Training: ParsableCommand {
             let scorer = SentenceModel(config: encoder.encoder.config, encoder: encoder.encoder, tokenizer: tokenizer, maxSeqLength: maxTokens)
             options.evaluate = {
                 try evalSets.map { path, set in
-                    EvaluationResult(task: set.task, data: path, split: nil, model: model,
+                    EvaluationResult(set: set, data: path, split: nil, model: model,
                                      metrics: try Evaluation.run(set, dimension: scorer.dimension) { try scorer.embed($0) })
                 }
             }
@@ -202,7 +203,7 @@ struct Training: ParsableCommand {
         let directory = try SentenceTransformerDirectory.read(URL(fileURLWithPath: model))
         // The trainer's loss runs through the fused mean pooling and L2 normalization (what 03 writes).
         guard directory.pooling.isNormalizedMean else {
-            throw InputError(file: model, reason: "pools by \(directory.pooling.modes.map(\.rawValue).joined(separator: "+"))\(directory.pooling.normalize ? "" : " without Normalize"); training supports mean pooling with Normalize only")
+            throw InputError(file: model, reason: "its modules after the encoder are \(directory.pooling.summary); training supports mean pooling with Normalize only")
         }
         return (try EncoderTrainer(directory: directory, config: hp), directory.tokenizer, directory.maxSeqLength)
     }
@@ -234,4 +235,6 @@ func localRanks() -> Int {
     max(1, ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) } ?? 1)
 }
 
-Training.main()
+// Under mpirun a usage error is printed by rank 0 alone (the rank comes from the launcher's environment: MPI is
+// not started before the arguments are good).
+Training.main(printingUsageOnRankZero: MPICollective.launchRank)

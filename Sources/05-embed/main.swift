@@ -17,11 +17,11 @@ let log = Logger(label: "05-embed")
 struct ModelOptions: ParsableArguments {
     @Option(help: "Sentence-transformers model directory (config.json, weights, vocab, 1_Pooling/).")
     var model: String
-    @Option(help: "Texts per forward pass.")
+    @Option(parsing: .unconditional, help: "Texts per forward pass.")
     var batchSize = 32
-    @Option(help: "Truncate texts to this many tokens ([CLS]/[SEP] included); default: the model's max_seq_length. MosaicBERT takes any length (e.g. 8192); BERT refuses texts past max_position_embeddings.")
+    @Option(parsing: .unconditional, help: "Truncate texts to this many tokens ([CLS]/[SEP] included); default: the model's max_seq_length. MosaicBERT takes any length (e.g. 8192); BERT refuses texts past max_position_embeddings.")
     var maxSeqLength: Int?
-    @Option(help: "OpenBLAS threads (default: OPENBLAS_NUM_THREADS or all cores).")
+    @Option(parsing: .unconditional, help: "OpenBLAS threads (default: OPENBLAS_NUM_THREADS or all cores).")
     var threads: Int?
     @Option(help: "Prepend the model's prompt of this name (config_sentence_transformers.json's prompts) to each text; default: its default_prompt_name, if any.")
     var promptName: String?
@@ -29,9 +29,9 @@ struct ModelOptions: ParsableArguments {
     var prompt: String?
 
     func validate() throws {
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
-        if let maxSeqLength, maxSeqLength < 2 { throw ValidationError("--max-seq-length must be at least 2") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, found \(batchSize)") }
+        if let maxSeqLength, maxSeqLength < 2 { throw ValidationError("--max-seq-length must be at least 2, found \(maxSeqLength)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, found \(threads)") }
         if promptName != nil && prompt != nil { throw ValidationError("give --prompt-name or --prompt, not both") }
     }
 
@@ -68,7 +68,7 @@ struct Encode: ParsableCommand {
             guard !texts.isEmpty else { throw InputError(file: input, reason: "no texts to embed") }
             // 3. Load the model directory: config, weights, tokenizer, max_seq_length.
             let model = try options.load()
-            log.info("model \(options.model): \(model.config.isMosaic ? "MosaicBERT" : "BERT"), \(model.config.layers) layers, dim \(model.dimension), max_seq_length \(model.maxSeqLength)")
+            log.info("model \(options.model): \(model.config.isMosaic ? "MosaicBERT" : "BERT"), \(model.config.layers) layers, \(model.pooling.summary), dim \(model.dimension), max_seq_length \(model.maxSeqLength)")
             // 4. Tokenize and embed, longest texts first in batches, results back in input order.
             let prompt = try model.promptText(options.promptChoice)
             if !prompt.isEmpty { log.info("prompt: \"\(prompt)\"\(model.pooling.includePrompt ? "" : " (left out of the pooling)")") }
@@ -115,13 +115,13 @@ struct Evaluate: ParsableCommand {
     var data: String
     @Option(help: "qrels split of a BEIR directory (default: test, or the only one).")
     var split: String?
-    @Option(help: "Pairs files only: use the first N pairs.")
+    @Option(parsing: .unconditional, help: "Pairs files only: use the first N pairs.")
     var limit: Int?
     @Option(help: "Also write the scores as JSON to this file (replaced atomically).")
     var json: String?
 
     func validate() throws {
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, found \(limit)") }
     }
 
     func run() throws {
@@ -140,9 +140,10 @@ struct Evaluate: ParsableCommand {
             let metrics = try Evaluation.run(set, dimension: model.dimension) { try model.embed($0, batchSize: options.batchSize) }
             var splitName: String? = nil
             if case .retrieval(let r) = set { splitName = r.split }
-            let result = EvaluationResult(task: set.task, data: data, split: splitName, model: options.model, metrics: metrics)
-            // 3. Print the scores (and write them as JSON).
+            let result = EvaluationResult(set: set, data: data, split: splitName, model: options.model, metrics: metrics)
+            // 3. Print the scores (and write them as JSON); an undefined metric is said so, in one line.
             result.lines.forEach { print($0) }
+            result.notes.forEach { FileHandle.standardError.write(Data("05-embed evaluate: note: \($0)\n".utf8)) }
             if let json { try AtomicFile.write(try result.json(), to: URL(fileURLWithPath: json)) }
         }
     }
@@ -166,7 +167,7 @@ struct Search: ParsableCommand {
     var queries: String?
     @Option(help: "Query embeddings (.npy) instead of query texts.")
     var queryEmbeddings: String?
-    @Option(help: "Results per query.")
+    @Option(parsing: .unconditional, help: "Results per query.")
     var topK = 5
     @Option(help: "Write the results as JSON lines ({\"query\", \"hits\": [{\"index\", \"score\"}]}) instead of printing them.")
     var output: String?
@@ -175,7 +176,7 @@ struct Search: ParsableCommand {
         let sources = [!query.isEmpty, queries != nil, queryEmbeddings != nil].filter { $0 }.count
         guard sources == 1 else { throw ValidationError("give the queries one way: --query (repeatable), --queries FILE or --query-embeddings FILE.npy") }
         guard corpus != nil || corpusEmbeddings != nil else { throw ValidationError("give --corpus, --corpus-embeddings, or both") }
-        guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
+        guard topK >= 1 else { throw ValidationError("--top-k must be at least 1, found \(topK)") }
     }
 
     func run() throws {

@@ -33,7 +33,12 @@ public func errnoReason(_ code: Int32) -> String {
 /// One line for any error a step can meet. Our own errors describe themselves; Foundation's file errors
 /// (which would print as `Error Domain=NSCocoaErrorDomain Code=640 …`) become `path: reason`.
 public func describe(_ error: Error) -> String {
+    if let decoding = error as? DecodingError { return describeDecoding(decoding) }
     let ns = error as NSError
+    // JSONSerialization's errors carry no path: say what is wrong with the JSON, not "cannot read".
+    if ns.domain == NSCocoaErrorDomain, ns.code == 3840 {   // NSPropertyListReadCorruptError: invalid JSON
+        return jsonSyntaxProblem(error, in: nil)
+    }
     switch ns.domain {
     case NSCocoaErrorDomain, NSPOSIXErrorDomain:
         break
@@ -63,4 +68,21 @@ public func describe(_ error: Error) -> String {
         }
     }
     return path.map { "\($0): \(reason)" } ?? reason
+}
+
+/// A JSONDecoder error as one line without Foundation's wording: the field's path and what is wrong with it.
+func describeDecoding(_ error: DecodingError) -> String {
+    func at(_ path: [CodingKey]) -> String {
+        path.isEmpty ? "" : "field '" + path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") + "': "
+    }
+    switch error {
+    case .dataCorrupted(let context) where context.codingPath.isEmpty:
+        // JSONDecoder on Linux keeps no position: say what is wrong, the caller names the file.
+        return context.underlyingError.map { jsonSyntaxProblem($0, in: nil) } ?? "not valid JSON (truncated or damaged)"
+    case .dataCorrupted(let context): return at(context.codingPath) + "invalid value"
+    case .keyNotFound(let key, let context): return at(context.codingPath + [key]) + "missing"
+    case .valueNotFound(let type, let context): return at(context.codingPath) + "null where \(type) is expected"
+    case .typeMismatch(let type, let context): return at(context.codingPath) + "not a \(type)"
+    @unknown default: return "not valid JSON"
+    }
 }

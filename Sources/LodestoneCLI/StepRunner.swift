@@ -27,3 +27,21 @@ public func runStep(_ name: String, blasThreads: Int? = nil, _ body: () throws -
 public func printError(_ step: String, _ message: String) {
     FileHandle.standardError.write(Data("\(step): error: \(message)\n".utf8))
 }
+
+extension ParsableCommand {
+    /// `main()`, except that only rank `rank` 0 prints a usage error: under mpirun every rank parses the same
+    /// arguments, and one copy of the usage text is enough. Every rank exits with the same status (64).
+    public static func main(printingUsageOnRankZero rank: Int) {
+        let command: ParsableCommand
+        do { command = try parseAsRoot() } catch {
+            if rank != 0 { Foundation.exit(exitCode(for: error).rawValue) }
+            exit(withError: error)
+        }
+        do {
+            var running = command
+            try running.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

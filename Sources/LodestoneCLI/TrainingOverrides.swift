@@ -8,32 +8,44 @@ import LodestoneCore
 public struct TrainingOverrides: ParsableArguments {
     @Option(help: "JSON file of hyperparameters (snake_case keys, see above).") public var config: String?
 
-    @Option(help: "Pairs per batch (default 16).") public var batchSize: Int?
-    @Option(help: "Words per text before tokenizing, and tokens per text (default 2048).") public var maxSeqLength: Int?
-    @Option(help: "Cycles (default 2).") public var cycles: Int?
-    @Option(help: "Chunks per cycle (default 50).") public var chunks: Int?
-    @Option(help: "Epochs per chunk (default 2).") public var epochs: Int?
-    @Option(help: "Steps per epoch (default 10000).") public var stepsPerEpoch: Int?
-    @Option(help: "Peak learning rate (default 2e-5).") public var lr: Double?
-    @Option(help: "Warmup steps of the first epoch (default 500).") public var warmupSteps: Int?
-    @Option(help: "AdamW weight decay (default 0.01).") public var weightDecay: Double?
-    @Option(help: "Gradient clipping norm (default 1.0).") public var maxGradNorm: Double?
-    @Option(help: "MNRL scale (default 20).") public var scale: Double?
+    @Option(parsing: .unconditional, help: "Pairs per batch (default 16).") public var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Words per text before tokenizing, and tokens per text (default 2048).") public var maxSeqLength: Int?
+    @Option(parsing: .unconditional, help: "Cycles (default 2).") public var cycles: Int?
+    @Option(parsing: .unconditional, help: "Chunks per cycle (default 50).") public var chunks: Int?
+    @Option(parsing: .unconditional, help: "Epochs per chunk (default 2).") public var epochs: Int?
+    @Option(parsing: .unconditional, help: "Steps per epoch (default 10000).") public var stepsPerEpoch: Int?
+    @Option(parsing: .unconditional, help: "Peak learning rate (default 2e-5).") public var lr: Double?
+    @Option(parsing: .unconditional, help: "Warmup steps of the first epoch (default 500).") public var warmupSteps: Int?
+    @Option(parsing: .unconditional, help: "AdamW weight decay (default 0.01).") public var weightDecay: Double?
+    @Option(parsing: .unconditional, help: "Gradient clipping norm (default 1.0).") public var maxGradNorm: Double?
+    @Option(parsing: .unconditional, help: "MNRL scale (default 20).") public var scale: Double?
     @Flag(help: "Symmetric MNRL (both directions), all-MiniLM's recipe (default: off, as the original).")
     public var symmetricLoss = false
-    @Option(help: "AdamW epsilon (default 1e-6).") public var adamEps: Double?
-    @Option(help: "Seed of the sampler (default 42).") public var seed: UInt64?
-    @Option(help: "Stop with a checkpoint after this many steps in total (default: no limit).") public var maxSteps: Int?
-    @Option(help: "Seconds without a finished step before the epoch fails (default 600).") public var stallTimeout: Double?
-    @Option(help: "Also checkpoint every N steps inside an epoch (default 0: after epochs only).") public var checkpointEvery: Int?
-    @Option(help: "Dropout while training: auto (the model's config.json: hidden_dropout_prob, attention_probs_dropout_prob; the default), off, or P (hidden and attention P).")
+    @Option(parsing: .unconditional, help: "AdamW epsilon (default 1e-6).") public var adamEps: Double?
+    @Option(parsing: .unconditional, help: "Seed of the sampler (default 42).") public var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Stop with a checkpoint after this many steps in total (default: no limit).") public var maxSteps: Int?
+    @Option(parsing: .unconditional, help: "Seconds without a finished step before the epoch fails (default 600).") public var stallTimeout: Double?
+    @Option(parsing: .unconditional, help: "Also checkpoint every N steps inside an epoch (default 0: after epochs only).") public var checkpointEvery: Int?
+    @Option(parsing: .unconditional, help: "Dropout while training: auto (the model's config.json: hidden_dropout_prob, attention_probs_dropout_prob; the default), off, or P (hidden and attention P).")
     public var dropout: String?
-    @Option(help: "Texts per pass with activations, for cached MNRL (default: as many as --memory-budget allows; the whole batch when it fits).")
+    @Option(parsing: .unconditional, help: "Texts per pass with activations, for cached MNRL (default: as many as --memory-budget allows; the whole batch when it fits).")
     public var miniBatchSize: Int?
-    @Option(help: "Memory the trainer plans to stay within, e.g. 6G or 512M (default: half of physical memory, shared by the ranks on a host). A batch that would not fit is split into mini-batches (cached MNRL), never refused.")
+    @Option(parsing: .unconditional, help: "Memory the trainer plans to stay within, e.g. 6G or 512M (default: half of physical memory, shared by the ranks on a host). A batch that would not fit is split into mini-batches (cached MNRL), never refused.")
     public var memoryBudget: String?
 
     public init() {}
+
+    /// A bad value, given as a flag or in the `--config` file, is a usage error (exit 64, with the usage text):
+    /// checked here, before any work.
+    public func validate() throws {
+        do { _ = try trainingConfig() } catch let TrainingError.config(file, field, reason) where file == "flags" {
+            throw ValidationError("--\(field.map { $0.replacingOccurrences(of: "_", with: "-") } ?? "config"): \(reason)")
+        } catch let error as TrainingError {
+            throw ValidationError(error.description)
+        } catch {
+            throw ValidationError(describe(error))
+        }
+    }
 
     /// The defaults, then `--config`, then the flags; validated.
     public func trainingConfig() throws -> TrainingConfig {
@@ -56,7 +68,7 @@ public struct TrainingOverrides: ParsableArguments {
         if let memoryBudget { c.memoryBudget = memoryBudget }
         if let dropout {
             guard let setting = DropoutSetting(dropout) else {
-                throw TrainingError.config(file: "flags", field: "dropout", reason: "expected auto, off or a probability, found '\(dropout)'")
+                throw TrainingError.config(file: "flags", field: "dropout", reason: "must be auto, off or a probability in [0, 1), found '\(dropout)'")
             }
             c.dropout = setting
         }

@@ -14,7 +14,7 @@ public enum DataRecords {
     public static func decode(_ data: Data, name: String) throws -> [String: Int] {
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw InputError(file: name, reason: "not valid JSON (\(error.localizedDescription))")
+            throw InputError(file: name, reason: jsonSyntaxProblem(error, in: data))
         }
         guard let dict = object as? [String: Any] else {
             throw InputError(file: name, reason: "expected a JSON object {key: count}")
@@ -43,7 +43,7 @@ public enum DataRecords {
     /// Reads a local `data_records.json`; nil when the file does not exist.
     public static func read(file: URL) throws -> [String: Int]? {
         guard FileManager.default.fileExists(atPath: file.path) else { return nil }
-        return try decode(try Data(contentsOf: file), name: file.path)
+        return try decode(try readWholeFile(file.path), name: file.path)
     }
 
     /// The previous run's local file (ours or the original's), for reporting changes; an unreadable one is

@@ -1,5 +1,5 @@
 // Evaluation sets in the layouts the sentence-transformers ecosystem uses, recognised from the path:
-//   a BEIR directory   corpus.jsonl ({"_id", "title", "text"}), queries.jsonl ({"_id", "text"}),
+//   a BEIR directory   corpus.jsonl ({"_id", "title", "text"}), queries.jsonl ({"_id", "text"}) (either may be .gz),
 //                      qrels/<split>.tsv (query-id, corpus-id, score; a header line)
 //   scored pairs       .tsv with a header naming sentence1, sentence2, score; or .jsonl lines with those keys
 //   pairs              .jsonl anchor/positive pairs (see TextFiles.readPairs)
@@ -70,13 +70,18 @@ public enum EvaluationData: Sendable {
 
 public enum EvaluationFiles {
     public static func readBEIR(_ directory: String, split: String?) throws -> RetrievalSet {
-        let corpusFile = directory + "/corpus.jsonl", queriesFile = directory + "/queries.jsonl"
-        for file in [corpusFile, queriesFile] where !FileManager.default.fileExists(atPath: file) {
-            throw InputError(file: directory, reason: "not a BEIR directory: no \((file as NSString).lastPathComponent)")
+        // As BEIR's own files, or gzipped as the Hub's copies ship them.
+        func find(_ name: String) throws -> String {
+            guard let file = [name, name + ".gz"].map({ directory + "/" + $0 }).first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+                throw InputError(file: directory, reason: "not a BEIR directory: no \(name) (or \(name).gz)")
+            }
+            return file
         }
+        let corpusFile = try find("corpus.jsonl"), queriesFile = try find("queries.jsonl")
         let qrelsFile = try qrelsPath(directory, split: split)
         var set = RetrievalSet()
-        set.split = ((qrelsFile as NSString).lastPathComponent as NSString).deletingPathExtension
+        let qrelsName = (qrelsFile as NSString).lastPathComponent
+        set.split = String(qrelsName.dropLast(qrelsName.hasSuffix(".gz") ? 7 : 4))   // less .tsv(.gz)
 
         var corpusIndex: [String: Int] = [:]
         try forEachObject(corpusFile) { line, object in
@@ -117,16 +122,19 @@ public enum EvaluationFiles {
     /// qrels/<split>.tsv: the one asked for, else test.tsv, else the only one there is.
     static func qrelsPath(_ directory: String, split: String?) throws -> String {
         let dir = directory + "/qrels"
-        let splits = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
-            .filter { $0.hasSuffix(".tsv") }.map { String($0.dropLast(4)) }.sorted()
+        var files: [String: String] = [:]   // split → file name (.tsv, or .tsv.gz)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+            for ext in [".tsv", ".tsv.gz"] where name.hasSuffix(ext) { files[String(name.dropLast(ext.count)), default: name] = name }
+        }
+        let splits = files.keys.sorted()
         guard !splits.isEmpty else { throw InputError(file: dir, reason: "no qrels/<split>.tsv") }
         if let split {
-            guard splits.contains(split) else { throw InputError(file: dir, reason: "no split '\(split)' (there is \(splits.joined(separator: ", ")))") }
-            return dir + "/" + split + ".tsv"
+            guard let name = files[split] else { throw InputError(file: dir, reason: "no split '\(split)' (there is \(splits.joined(separator: ", ")))") }
+            return dir + "/" + name
         }
-        if splits.contains("test") { return dir + "/test.tsv" }
+        if let test = files["test"] { return dir + "/" + test }
         guard splits.count == 1 else { throw InputError(file: dir, reason: "several splits (\(splits.joined(separator: ", "))): choose one with --split") }
-        return dir + "/" + splits[0] + ".tsv"
+        return dir + "/" + files[splits[0]]!
     }
 
     public static func readScoredPairsTSV(_ path: String) throws -> ScoredPairs {

@@ -3,16 +3,30 @@
 // split on "\n" would miss every CRLF line end). Bad lines fail with the file, the line number and the field.
 import Foundation
 import LodestoneBase
+import LodestoneStorage
 
 public enum TextFiles {
     /// The lines of a text file, LF or CRLF, without a final empty line; a UTF-8 byte-order mark is dropped.
+    /// A `.gz` file is decompressed first (BEIR sets on the Hub ship `corpus.jsonl.gz`).
     public static func readLines(_ path: String) throws -> [String] {
+        if path.hasSuffix(".gz") { return try readGzipLines(path) }
         var bytes = [UInt8](try readWholeFile(path))
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
             String(decoding: line.last == 0x0D ? line.dropLast() : line[...], as: UTF8.self)
         }
         if lines.last == "" { lines.removeLast() }
+        return lines
+    }
+
+    static func readGzipLines(_ path: String) throws -> [String] {
+        let reader = try GzipLineReader(DataByteReader(try readWholeFile(path)), name: path)
+        defer { reader.close() }
+        var lines: [String] = []
+        while var line = try reader.nextLineString() {
+            if lines.isEmpty, line.hasPrefix("\u{FEFF}") { line.removeFirst() }
+            lines.append(line)
+        }
         return lines
     }
 
@@ -56,4 +70,19 @@ public enum TextFiles {
     }
 
     static func isBlank(_ line: String) -> Bool { line.allSatisfy(\.isWhitespace) }
+}
+
+/// Bytes in memory as a `ByteReader` (for `GzipLineReader` over a file read whole).
+final class DataByteReader: ByteReader {
+    private let data: Data
+    private var offset = 0
+    init(_ data: Data) { self.data = data }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = min(buffer.count, data.count - offset)
+        guard n > 0 else { return 0 }
+        data.copyBytes(to: buffer.bindMemory(to: UInt8.self), from: (data.startIndex + offset)..<(data.startIndex + offset + n))
+        offset += n
+        return n
+    }
+    func close() {}
 }

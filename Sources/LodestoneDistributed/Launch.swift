@@ -16,6 +16,14 @@ extension MPICollective {
         launcherVariables.contains { environment[$0] != nil }
     }
 
+    /// This process's rank as its launcher announced it (Open MPI, PMIx, PMI), read before MPI_Init; 0 for a
+    /// plain run. For what must happen once per job before MPI starts, such as printing a usage error.
+    public static func launchRank(environment: [String: String]) -> Int {
+        ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"].lazy.compactMap { environment[$0].flatMap { Int($0) } }.first ?? 0
+    }
+
+    public static var launchRank: Int { launchRank(environment: ProcessInfo.processInfo.environment) }
+
     /// Whether this process was started as an MPI rank (mpirun, srun, ...).
     public static var launchedByMPI: Bool { launchedByMPI(environment: ProcessInfo.processInfo.environment) }
 }

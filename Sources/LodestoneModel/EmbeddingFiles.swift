@@ -81,29 +81,74 @@ public final class NpyMatrix {
         }
         guard headerStart + headerLength <= mapped.count else { throw InputError(file: path, offset: Int64(headerStart), reason: "truncated header") }
         let header = String(decoding: mapped[headerStart..<(headerStart + headerLength)], as: UTF8.self)
-        func value(_ key: String) -> String? {
-            guard let r = header.range(of: "'\(key)':") else { return nil }
-            return String(header[r.upperBound...]).trimmingCharacters(in: .whitespaces)
+        let fields = try NpyMatrix.headerFields(header, path: path, offset: Int64(headerStart))
+        guard let descr = fields["descr"] else { throw InputError(file: path, field: "descr", reason: "missing from the header") }
+        guard descr == "<f4" || descr == "float32" else {
+            throw InputError(file: path, field: "descr", reason: "dtype '\(descr)': need little-endian float32 ('<f4')")
         }
-        guard let descr = value("descr"), descr.hasPrefix("'<f4'") || descr.hasPrefix("'float32'") else {
-            throw InputError(file: path, field: "descr", reason: "dtype \(value("descr")?.prefix(8) ?? "missing"): need little-endian float32 ('<f4')")
-        }
-        guard let order = value("fortran_order"), order.hasPrefix("False") else {
-            throw InputError(file: path, field: "fortran_order", reason: "need C order (False)")
-        }
-        guard let shapeText = value("shape"), shapeText.hasPrefix("("), let close = shapeText.firstIndex(of: ")") else {
-            throw InputError(file: path, field: "shape", reason: "missing")
-        }
-        let dims = shapeText[shapeText.index(after: shapeText.startIndex)..<close].split(separator: ",")
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.compactMap { Int($0) }
-        guard dims.count == 2, dims[0] >= 0, dims[1] > 0 else {
-            throw InputError(file: path, field: "shape", reason: "\(shapeText[...close]): need two dimensions (rows, dim)")
+        guard let order = fields["fortran_order"] else { throw InputError(file: path, field: "fortran_order", reason: "missing from the header") }
+        guard order == "False" else { throw InputError(file: path, field: "fortran_order", reason: "\(order): need C order (False)") }
+        guard let shapeText = fields["shape"] else { throw InputError(file: path, field: "shape", reason: "missing from the header") }
+        let parts = shapeText.dropFirst().dropLast().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let dims = parts.compactMap { Int($0) }
+        guard dims.count == 2, parts.count == 2, dims[0] >= 0, dims[1] > 0 else {
+            throw InputError(file: path, field: "shape", reason: "\(shapeText): need two dimensions (rows, dim)")
         }
         rows = dims[0]; dimension = dims[1]; dataOffset = headerStart + headerLength
         let expected = dataOffset + rows * dimension * 4
         guard mapped.count == expected else {
             throw InputError(file: path, offset: Int64(mapped.count), reason: "\(mapped.count) bytes, the header's shape needs \(expected) (truncated?)")
         }
+    }
+
+    /// The header's Python dict literal as key → value text: keys in single or double quotes (NumPy writes single,
+    /// other writers double), values a quoted string (unquoted here), a word (True/False) or a tuple ("(3, 4)").
+    static func headerFields(_ header: String, path: String, offset: Int64) throws -> [String: String] {
+        let bad = { (why: String) in InputError(file: path, offset: offset, field: "header", reason: why) }
+        var chars = Array(header.trimmingCharacters(in: .whitespacesAndNewlines))
+        guard chars.first == "{", chars.last == "}" else { throw bad("not a Python dict literal") }
+        chars = Array(chars.dropFirst().dropLast())
+        var i = 0, out: [String: String] = [:]
+        func skipSpace() { while i < chars.count, chars[i].isWhitespace { i += 1 } }
+        func quoted() throws -> String {
+            let quote = chars[i]; i += 1
+            let start = i
+            while i < chars.count, chars[i] != quote { i += 1 }
+            guard i < chars.count else { throw bad("unterminated string") }
+            defer { i += 1 }
+            return String(chars[start..<i])
+        }
+        while true {
+            skipSpace()
+            if i >= chars.count { break }
+            guard chars[i] == "'" || chars[i] == "\"" else { throw bad("expected a quoted key at character \(i + 1)") }
+            let key = try quoted()
+            skipSpace()
+            guard i < chars.count, chars[i] == ":" else { throw bad("expected ':' after '\(key)'") }
+            i += 1; skipSpace()
+            guard i < chars.count else { throw bad("no value for '\(key)'") }
+            let value: String
+            if chars[i] == "'" || chars[i] == "\"" {
+                value = try quoted()
+            } else if chars[i] == "(" {
+                let start = i
+                while i < chars.count, chars[i] != ")" { i += 1 }
+                guard i < chars.count else { throw bad("unterminated tuple for '\(key)'") }
+                i += 1
+                value = String(chars[start..<i])
+            } else {
+                let start = i
+                while i < chars.count, chars[i] != ",", !chars[i].isWhitespace { i += 1 }
+                value = String(chars[start..<i])
+            }
+            out[key] = value
+            skipSpace()
+            if i < chars.count {
+                guard chars[i] == "," else { throw bad("expected ',' after the value of '\(key)'") }
+                i += 1
+            }
+        }
+        return out
     }
 
     /// The rows as one contiguous float buffer, valid during `body`.

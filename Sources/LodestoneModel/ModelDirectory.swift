@@ -16,7 +16,8 @@ public struct SentenceTransformerDirectory {
     public var weights: [(String, TensorData)]
     public var tokenizer: WordPieceTokenizer
     public var maxSeqLength: Int
-    /// How token embeddings become the sentence embedding (read; what this project writes is mean + Normalize).
+    /// How token embeddings become the sentence embedding: pooling, then any Dense and Normalize modules (read;
+    /// what this project writes is mean + Normalize).
     public var pooling = SentencePooling()
     public var prompts = SentencePrompts()
 
@@ -36,7 +37,7 @@ public struct SentenceTransformerDirectory {
     public static func read(_ directory: URL) throws -> SentenceTransformerDirectory {
         try checkIsModelDirectory(directory)
         let config = try EncoderConfig(contentsOf: directory.appendingPathComponent("config.json"))
-        let pooling = try SentencePooling.read(directory: directory)
+        let pooling = try SentencePooling.read(directory: directory, hidden: config.hidden)
         let prompts = try SentencePrompts.read(directory: directory)
         let weights = try loadWeights(directory: directory).sorted { $0.key < $1.key }
         let tokenizer = try WordPieceTokenizer(directory: directory)

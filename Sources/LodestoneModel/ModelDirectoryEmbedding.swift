@@ -39,7 +39,7 @@ public final class SentenceModel {
                              source: directory.appendingPathComponent("config_sentence_transformers.json").path)
     }
 
-    /// Width of the sentence embedding (hidden size × pooling modes).
+    /// Width of the sentence embedding (hidden size × pooling modes, or the last Dense module's out_features).
     public var dimension: Int { pooling.dimension(hidden: config.hidden) }
 
     /// Which prompt goes before each text: the model's default (`default_prompt_name`, if it has one), none, one of
@@ -66,7 +66,8 @@ public final class SentenceModel {
         prompt.isEmpty ? 0 : tokenizer.encode(prompt, maxLength: maxSeqLength).count - 1
     }
 
-    /// Sentence embeddings of `texts` (normalized when the model ends in Normalize), in input order.
+    /// Sentence embeddings of `texts` (normalized when the model ends in Normalize), in input order. For cosine
+    /// scores of a model that does not end in Normalize, normalize them (`l2Normalized`).
     /// `progress` is told how many texts are done.
     public func embed(_ texts: [String], batchSize: Int = 32, prompt: Prompt = .modelDefault,
                       progress: ((Int) -> Void)? = nil) throws -> [[Float]] {

@@ -1,7 +1,8 @@
 // Scores of embeddings the way sentence-transformers' evaluators compute them, so numbers can be compared with
 // published ones: InformationRetrievalEvaluator (cosine: accuracy/precision/recall@k, MRR@10, nDCG@10, MAP@100,
 // binary relevance, queries without relevant documents excluded) and EmbeddingSimilarityEvaluator (Pearson and
-// Spearman of cosine similarity against gold scores). Embeddings are L2-normalized, so cosine = dot product.
+// Spearman of cosine similarity against gold scores). Every score is a cosine whatever the model's last module:
+// embeddings that a model without Normalize gives are normalized here (sentence-transformers' cos_sim does the same).
 import Foundation
 import LodestoneTensor
 
@@ -45,23 +46,40 @@ public enum Retrieval {
 
     /// Exact top-k of every query against a corpus too large for one score matrix: blocks of corpus rows go
     /// through one sgemm each against all queries, and each query keeps its k best. Ties go to the lower index.
+    /// Scores are cosine similarities: queries are normalized first, and each block's scores are divided by its
+    /// rows' norms (a memory-mapped corpus is read, never changed), so stored embeddings of any length rank right.
     public static func search(queries: UnsafePointer<Float>, queryCount: Int, corpus: UnsafePointer<Float>,
                               corpusCount: Int, dimension: Int, k: Int,
                               blockRows: Int = 8192) -> [[(index: Int, score: Float)]] {
         var top = [TopK](repeating: TopK(k: k), count: queryCount)
         guard queryCount > 0, corpusCount > 0, k > 0 else { return top.map(\.items) }
+        let unitQueries = UnsafeMutablePointer<Float>.allocate(capacity: queryCount * dimension)
+        defer { unitQueries.deallocate() }
+        for q in 0..<queryCount {
+            let scale = 1 / norm(queries + q * dimension, dimension)
+            for d in 0..<dimension { unitQueries[q * dimension + d] = queries[q * dimension + d] * scale }
+        }
         let block = max(1, min(blockRows, corpusCount))
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: queryCount * block)
         defer { scores.deallocate() }
+        var inverseNorms = [Float](repeating: 1, count: block)
         for start in stride(from: 0, to: corpusCount, by: block) {
             let n = min(block, corpusCount - start)
-            linearForward(scores, queries, corpus + start * dimension, nil, rows: queryCount, inDim: dimension, outDim: n)
+            for j in 0..<n { inverseNorms[j] = 1 / norm(corpus + (start + j) * dimension, dimension) }
+            linearForward(scores, unitQueries, corpus + start * dimension, nil, rows: queryCount, inDim: dimension, outDim: n)
             for q in 0..<queryCount {
                 let row = scores + q * n
-                for j in 0..<n { top[q].offer(start + j, row[j]) }
+                for j in 0..<n { top[q].offer(start + j, row[j] * inverseNorms[j]) }
             }
         }
         return top.map(\.items)
+    }
+
+    /// ‖v‖, at least 1e-12 (torch's F.normalize eps), so a zero vector scores 0 rather than NaN.
+    @inline(__always) static func norm(_ v: UnsafePointer<Float>, _ count: Int) -> Float {
+        var sum: Float = 0
+        for i in 0..<count { sum += v[i] * v[i] }
+        return max(sum.squareRoot(), 1e-12)
     }
 
     public static let accuracyAt = [1, 3, 5, 10], precisionRecallAt = [1, 3, 5, 10]
@@ -114,8 +132,15 @@ public enum Retrieval {
     /// EmbeddingSimilarityEvaluator's cosine metrics: Pearson and Spearman (average ranks for ties) of the
     /// cosine similarity of each pair against its gold score.
     public static func similarity(first: [[Float]], second: [[Float]], gold: [Double]) -> [String: Double] {
-        let cosines = zip(first, second).map { a, b in Double(zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }) }
+        let cosines = zip(first, second).map { a, b in cosine(a, b) }
         return ["pearson_cosine": pearson(gold, cosines), "spearman_cosine": pearson(ranks(gold), ranks(cosines))]
+    }
+
+    /// a·b / (‖a‖ ‖b‖), in Double, each norm at least 1e-12.
+    static func cosine(_ a: [Float], _ b: [Float]) -> Double {
+        var dot = 0.0, na = 0.0, nb = 0.0
+        for (x, y) in zip(a, b) { dot += Double(x) * Double(y); na += Double(x) * Double(x); nb += Double(y) * Double(y) }
+        return dot / (max(na.squareRoot(), 1e-12) * max(nb.squareRoot(), 1e-12))
     }
 
     static func pearson(_ x: [Double], _ y: [Double]) -> Double {

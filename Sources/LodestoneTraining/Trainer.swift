@@ -84,6 +84,12 @@ public final class Trainer {
         guard let plan = model.planMemory(budget: config.memoryBudgetBytes, maxTexts: config.miniBatchSize,
                                           otherBytes: rollbackBytes(parameterCount: model.parameterCount),
                                           pairs: config.batchSize, columns: 3, tokensPerText: tokens) else { return nil }
+        if !plan.fits, let budget = plan.budget, plan.fixedBytes + plan.oneTextBytes <= budget {
+            // One text would fit: the batch's own buffers (embeddings and the B×B score matrix) are what do not,
+            // whatever the text length.
+            let pairs = config.batchSize
+            throw TrainingError.config(file: config.memoryBudget == nil ? "default" : "flags", field: "memory_budget", reason: "\(formatMemory(budget)) is too small for a batch of \(pairs) pairs: its \(pairs) × \(pairs) score matrices and embeddings take \(formatMemory(plan.stepBytes)) besides the model, optimizer and runtime's \(formatMemory(plan.fixedBytes)); give a smaller batch_size or at least \(formatMemory(plan.fixedBytes + plan.stepBytes + plan.oneTextBytes))")
+        }
         if !plan.fits {
             throw TrainingError.config(file: config.memoryBudget == nil ? "default" : "flags", field: "memory_budget", reason: "\(formatMemory(plan.budget ?? 0)) is too small: the model, optimizer and runtime take \(formatMemory(plan.fixedBytes)) and one text of \(tokens) tokens \(formatMemory(plan.oneTextBytes)) more; give at least \(formatMemory(plan.fixedBytes + plan.stepBytes + plan.oneTextBytes)) or a smaller max_seq_length")
         }
@@ -314,13 +320,15 @@ public final class Trainer {
         guard let evaluate = options.evaluate, let evalLog else { return }
         watchdog.beat(armed: false)
         for result in try evaluate() {
-            for name in result.orderedNames {
+            result.notes.forEach { note("evaluation: " + $0 + " (left out of eval.csv)") }
+            for name in result.orderedNames where result.metrics[name]!.isFinite {   // eval.csv holds numbers only
                 evalLog.append(EvalRow(step: progress.executedSteps, cycle: progress.cycle, chunk: progress.chunk,
                                        epoch: progress.epoch, data: result.data, metric: name,
                                        value: result.metrics[name]!, primary: name == result.primaryMetric))
             }
-            note(String(format: "evaluation after cycle %d chunk %d epoch %d: %@ %@ %.4f", progress.cycle, progress.chunk,
-                        progress.epoch, result.data, result.primaryMetric, result.metrics[result.primaryMetric] ?? .nan))
+            let value = result.metrics[result.primaryMetric].flatMap { $0.isFinite ? String(format: "%.4f", $0) : nil } ?? "undefined"
+            note(String(format: "evaluation after cycle %d chunk %d epoch %d: %@ %@ %@", progress.cycle, progress.chunk,
+                        progress.epoch, result.data, result.primaryMetric, value))
         }
         watchdog.beat()
     }

@@ -67,13 +67,15 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     /// Reads a JSON config; unknown keys and wrong types are errors naming the file and the field.
     public static func load(_ url: URL) throws -> TrainingConfig {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            let why = describe(error)   // "path: reason"; the path leads the message already
-            throw TrainingError.config(file: url.path, field: nil, reason: "cannot read: " + (why.hasPrefix(url.path + ": ") ? String(why.dropFirst(url.path.count + 2)) : why))
-        }
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw TrainingError.config(file: url.path, field: nil, reason: "not a JSON object")
+        let data = try readWholeFile(url.path)   // "path: cannot read: is a directory", and the like
+        let object: [String: Any]
+        do {
+            guard let parsed = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw TrainingError.config(file: url.path, field: nil, reason: "not a JSON object")
+            }
+            object = parsed
+        } catch let error as TrainingError { throw error } catch {
+            throw TrainingError.config(file: url.path, field: nil, reason: jsonSyntaxProblem(error, in: data))
         }
         let known = Set(CodingKeys.allCases.map(\.rawValue))
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) && !$0.hasPrefix("_") }) {
@@ -97,22 +99,23 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             if !ok { throw TrainingError.config(file: source, field: field.rawValue, reason: why) }
         }
         try check(batchSize >= 1, .batchSize, "must be at least 1")
-        try check(maxSeqLength >= 1, .maxSeqLength, "must be at least 1")
+        try check(maxSeqLength >= 2, .maxSeqLength, "must be at least 2 (a text's [CLS] and [SEP] take two tokens)")
         try check(cycles >= 1, .cycles, "must be at least 1")
         try check(chunks >= 1, .chunks, "must be at least 1")
         try check(epochs >= 1, .epochs, "must be at least 1")
         try check(stepsPerEpoch >= 1, .stepsPerEpoch, "must be at least 1")
         try check(learningRate > 0 && learningRate.isFinite, .learningRate, "must be positive")
         try check(warmupSteps >= 0, .warmupSteps, "must not be negative")
-        try check(weightDecay >= 0, .weightDecay, "must not be negative")
-        try check(maxGradNorm > 0, .maxGradNorm, "must be positive")
-        try check(scale > 0, .scale, "must be positive")
+        try check(weightDecay >= 0 && weightDecay.isFinite, .weightDecay, "must be a number ≥ 0")
+        try check(maxGradNorm > 0 && maxGradNorm.isFinite, .maxGradNorm, "must be positive")
+        try check(scale > 0 && scale.isFinite, .scale, "must be positive")
+        try check(adamEps > 0 && adamEps.isFinite, .adamEps, "must be positive")
         try check(maxSteps.map { $0 >= 0 } ?? true, .maxSteps, "must not be negative")
-        try check(stallTimeout > 0, .stallTimeout, "must be positive")
+        try check(stallTimeout > 0 && stallTimeout.isFinite, .stallTimeout, "must be positive")
         try check(checkpointEvery >= 0, .checkpointEvery, "must not be negative")
         try check(miniBatchSize.map { $0 >= 1 } ?? true, .miniBatchSize, "must be at least 1")
         if let memoryBudget {
-            try check(parseMemorySize(memoryBudget) != nil, .memoryBudget, "expected a size such as 6G or 512M, found '\(memoryBudget)'")
+            try check(parseMemorySize(memoryBudget) != nil, .memoryBudget, "expected a size of at least 1 byte such as 6G or 512M, found '\(memoryBudget)'")
         }
         if case .rate(let p) = dropout { try check(p >= 0 && p < 1, .dropout, "must be auto, off or a probability in [0, 1), found \(p)") }
     }

@@ -39,7 +39,9 @@ final class CorpusSearchTests: XCTestCase {
 
     func testWrongDtypeShapeOrLengthIsRefused() throws {
         let f8 = try npyFile(header: "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", payloadBytes: 48)
-        XCTAssertThrowsError(try NpyMatrix(path: f8)) { XCTAssertTrue("\($0)".hasPrefix("\(f8): field 'descr': dtype '<f8'"), "\($0)") }
+        XCTAssertThrowsError(try NpyMatrix(path: f8)) { XCTAssertEqual("\($0)", "\(f8): field 'descr': dtype '<f8': need little-endian float32 ('<f4')") }
+        let big = try npyFile(header: "{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }", payloadBytes: 24)
+        XCTAssertThrowsError(try NpyMatrix(path: big)) { XCTAssertEqual("\($0)", "\(big): field 'descr': dtype '>f4': need little-endian float32 ('<f4')") }
         let cube = try npyFile(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }", payloadBytes: 96)
         XCTAssertThrowsError(try NpyMatrix(path: cube)) { XCTAssertTrue("\($0)".contains("field 'shape'"), "\($0)") }
         let fortran = try npyFile(header: "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", payloadBytes: 24)
@@ -52,7 +54,7 @@ final class CorpusSearchTests: XCTestCase {
     }
 
     func testBlockedSearchEqualsTheFullScoreMatrix() {
-        let corpus = vectors(1000, 16, seed: 2), queries = vectors(9, 16, seed: 3)
+        let corpus = vectors(1000, 16, seed: 2), queries = vectors(9, 16, seed: 3)   // unit length: cosine = dot
         let scores = Retrieval.scoreMatrix(queries, corpus, dimension: 16)
         let flatQ = queries.flatMap { $0 }, flatC = corpus.flatMap { $0 }
         let hits = flatQ.withUnsafeBufferPointer { q in
@@ -66,5 +68,27 @@ final class CorpusSearchTests: XCTestCase {
             let brute = row.indices.sorted { row[$0] > row[$1] || (row[$0] == row[$1] && $0 < $1) }.prefix(7).map { $0 - q * 1000 }
             XCTAssertEqual(hits[q].map(\.index), Array(brute))
         }
+    }
+
+    /// Other writers quote the header's keys with double quotes; the header is a Python dict all the same.
+    func testHeaderWithDoubleQuotedKeysIsRead() throws {
+        let path = try npyFile(header: #"{"descr": "<f4", "fortran_order": False, "shape": (2, 3)}"#, payloadBytes: 24)
+        let matrix = try NpyMatrix(path: path)
+        XCTAssertEqual(matrix.rows, 2); XCTAssertEqual(matrix.dimension, 3)
+    }
+
+    /// Stored embeddings that are not unit length (a model without Normalize) are ranked by cosine, not by dot product.
+    func testSearchRanksByCosineNotDotProduct() {
+        let corpus: [Float] = [10, 10,   // long, 45° from the query
+                               1, 0.1]   // short, nearly along it
+        let query: [Float] = [1, 0]
+        let hits = query.withUnsafeBufferPointer { q in
+            corpus.withUnsafeBufferPointer { c in
+                Retrieval.search(queries: q.baseAddress!, queryCount: 1, corpus: c.baseAddress!, corpusCount: 2, dimension: 2, k: 2)
+            }
+        }
+        XCTAssertEqual(hits[0].map(\.index), [1, 0])
+        XCTAssertEqual(hits[0][0].score, 1 / Float(1.01).squareRoot(), accuracy: 1e-6)
+        XCTAssertEqual(hits[0][1].score, Float(0.5).squareRoot(), accuracy: 1e-6)
     }
 }

@@ -68,6 +68,40 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(set.split, "test")
     }
 
+    /// BEIR sets as the Hub ships them: corpus.jsonl.gz, queries.jsonl.gz (and qrels that may be gzipped too).
+    func testGzippedBEIRFilesAreRead() throws {
+        let dir = try beir(corpus: "{\"_id\": \"d1\", \"text\": \"one\"}\n{\"_id\": \"d2\", \"text\": \"two\"}\n",
+                           queries: "{\"_id\": \"q1\", \"text\": \"first\"}\n", qrels: "query-id\tcorpus-id\tscore\nq1\td2\t1\n")
+        for file in ["corpus.jsonl", "queries.jsonl", "qrels/test.tsv"] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/gzip")
+            p.arguments = [dir + "/" + file]   // replaces the file by file.gz
+            try p.run(); p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0)
+        }
+        guard case .retrieval(let set) = try EvaluationData.load(dir) else { return XCTFail("not recognised as retrieval") }
+        XCTAssertEqual(set.corpusTexts, ["one", "two"])
+        XCTAssertEqual(set.queryTexts, ["first"])
+        XCTAssertEqual(set.relevant, [[1]])
+        XCTAssertEqual(set.split, "test")
+    }
+
+    /// Constant gold scores leave Pearson and Spearman undefined: said so in words and written as null, never NaN.
+    func testUndefinedCorrelationIsNullWithANoteNamingTheData() throws {
+        var pairs = ScoredPairs()
+        pairs.first = ["a", "b", "c"]; pairs.second = ["d", "e", "f"]; pairs.scores = [3, 3, 3]
+        let metrics = Retrieval.similarity(first: [[1, 0], [0, 1], [1, 1]], second: [[1, 0], [1, 0], [0, 1]], gold: pairs.scores)
+        let result = EvaluationResult(set: .similarity(pairs), data: "sts/constant.tsv", split: nil, model: "m", metrics: metrics)
+        XCTAssertEqual(result.lines, ["pearson_cosine: undefined", "spearman_cosine: undefined"])
+        XCTAssertEqual(result.notes, ["sts/constant.tsv: pearson_cosine and spearman_cosine undefined: every gold score is 3.0, so a correlation with it has no value"])
+        let json = try result.json()
+        XCTAssertFalse(String(decoding: json, as: UTF8.self).lowercased().contains("nan"))
+        let object = try JSONSerialization.jsonObject(with: json) as? [String: Any]
+        let values = object?["metrics"] as? [String: Any]
+        XCTAssertTrue(values?["pearson_cosine"] is NSNull, "\(String(describing: values))")
+        XCTAssertEqual(object?["notes"] as? [String], result.notes)
+    }
+
     func testBEIRBadInputsNameFileLineAndField() throws {
         var dir = try beir(corpus: "{\"title\": \"x\", \"text\": \"t\"}\n", queries: "{\"_id\": \"q\", \"text\": \"x\"}\n", qrels: "q\td\t1\n")
         XCTAssertThrowsError(try EvaluationData.load(dir)) { XCTAssertEqual("\($0)", "\(dir)/corpus.jsonl:1: field '_id': missing or not a string") }

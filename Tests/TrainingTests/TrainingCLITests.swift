@@ -155,8 +155,8 @@ final class TrainingCLITests: XCTestCase {
         XCTAssertTrue(tiny.output.contains("give at least"), tiny.output)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "no output directory for a run that never started")
         let typo = try run(try common() + ["--output", out.path, "--memory-budget", "6 gigs"])
-        XCTAssertEqual(typo.status, 1, typo.output)
-        XCTAssertTrue(typo.output.contains("expected a size such as 6G or 512M, found '6 gigs'"), typo.output)
+        XCTAssertEqual(typo.status, 64, typo.output)   // a bad flag value: a usage error
+        XCTAssertTrue(typo.output.contains("expected a size of at least 1 byte such as 6G or 512M, found '6 gigs'"), typo.output)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
 
         // Passes of one text (cached MNRL) train and say so in the plan they print.
