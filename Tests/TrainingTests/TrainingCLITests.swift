@@ -44,6 +44,14 @@ final class TrainingCLITests: XCTestCase {
         return p.terminationStatus
     }
 
+    /// The bytes of the regular files directly in `path` (a model directory).
+    func directoryBytes(_ path: String) throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: path).reduce(0) { total, name in
+            let attributes = try FileManager.default.attributesOfItem(atPath: path + "/" + name)
+            return total + ((attributes[.type] as? FileAttributeType) == .typeRegular ? (attributes[.size] as? Int ?? 0) : 0)
+        }
+    }
+
     /// A tmpfs of `size` (e.g. "64m") mounted under the test's directory, unmounted in tearDown.
     func mountTmpfs(_ name: String, size: String, readOnly: Bool = false) throws -> URL {
         let mount = dir.appendingPathComponent(name)
