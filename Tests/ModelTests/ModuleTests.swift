@@ -122,7 +122,7 @@ final class ModuleTests: XCTestCase {
     func testEveryPoolingModeOffIsRefused() throws {
         let dir = try modelDirectory()
         let config = dir.appendingPathComponent("1_Pooling/config.json")
-        try write(#"{"word_embedding_dimension": 64, "pooling_mode_cls_token": false, "pooling_mode_mean_tokens": false, "pooling_mode_max_tokens": false}"#, config)
+        try write(#"{"word_embedding_dimension": 16, "pooling_mode_cls_token": false, "pooling_mode_mean_tokens": false, "pooling_mode_max_tokens": false}"#, config)
         assertRefused(dir, [config.path, "every pooling mode is off"])
     }
 
@@ -130,15 +130,15 @@ final class ModuleTests: XCTestCase {
         let dir = try modelDirectory()
         let config = dir.appendingPathComponent("1_Pooling/config.json")
         try write(#"{"word_embedding_dimension": 96, "pooling_mode": "mean"}"#, config)
-        assertRefused(dir, [config.path, "field 'word_embedding_dimension'", "96", "hidden_size is 64"])
+        assertRefused(dir, [config.path, "field 'word_embedding_dimension'", "96", "hidden_size is 16"])
     }
 
     func testDenseThatDoesNotFitIsRefused() throws {
         let dir = try modelDirectory()
         let config = dir.appendingPathComponent("2_Dense/config.json")
         try write(#"{"in_features": 32, "out_features": 16, "bias": true, "activation_function": "torch.nn.modules.activation.Tanh"}"#, config)
-        assertRefused(dir, [config.path, "field 'in_features'", "dimension 64"])
-        try write(#"{"in_features": 64, "out_features": 16, "activation_function": "my.own.Swish"}"#, config)
+        assertRefused(dir, [config.path, "field 'in_features'", "dimension 16"])
+        try write(#"{"in_features": 16, "out_features": 16, "activation_function": "my.own.Swish"}"#, config)
         assertRefused(dir, [config.path, "field 'activation_function'", "'my.own.Swish'"])
     }
 }
