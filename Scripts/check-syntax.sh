@@ -3,11 +3,17 @@
 # each Scripts/*.py, and each inline program in Scripts/*.sh — heredocs fed to python (`python3 - … <<'PY'`) and
 # `python … -c '…'` snippets (shell variables inside double quotes are replaced by a number first). Uses
 # python3.11 when installed (3.12 accepts what 3.11 refuses, e.g. backslashes inside f-string expressions), else
-# python3, or $PYTHON. Prints one line per failure (file:line and Python's message); exit status 1 if any.
+# python3, or $PYTHON. Every shell script (Scripts/*.sh, .ci/run) parses under `bash -n` as well. Prints one line
+# per failure (file:line and the parser's message); exit status 1 if any.
 # usage: Scripts/check-syntax.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+shell_failures=0
+for script in Scripts/*.sh .ci/run; do
+  bash -n "$script" || shell_failures=1
+done
 python=${PYTHON:-$(command -v python3.11 || command -v python3)}
+trap '[ $shell_failures = 0 ] || { echo "check-syntax: a shell script does not parse (above)" >&2; exit 1; }' EXIT
 "$python" - Scripts/*.py Scripts/*.sh <<'PY'
 import os, re, sys
 
