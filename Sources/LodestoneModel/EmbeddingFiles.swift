@@ -95,7 +95,13 @@ public final class NpyMatrix {
             throw InputError(file: path, field: "shape", reason: "\(shapeText): need two dimensions (rows, dim)")
         }
         rows = dims[0]; dimension = dims[1]; dataOffset = headerStart + headerLength
-        let expected = dataOffset + rows * dimension * 4
+        // The shape comes from the file: its byte count is formed with overflow checks, as no real file is that large.
+        let (elements, o1) = rows.multipliedReportingOverflow(by: dimension)
+        let (dataBytes, o2) = elements.multipliedReportingOverflow(by: 4)
+        let (expected, o3) = dataOffset.addingReportingOverflow(dataBytes)
+        guard !(o1 || o2 || o3) else {
+            throw InputError(file: path, field: "shape", reason: "\(shapeText): more bytes than any file holds")
+        }
         guard mapped.count == expected else {
             throw InputError(file: path, offset: Int64(mapped.count), reason: "\(mapped.count) bytes, the header's shape needs \(expected) (truncated?)")
         }

@@ -69,7 +69,8 @@ struct PickleMachine {
         var pc = 0
         let n = bytes.count
         func need(_ k: Int, at offset: Int) throws {
-            guard pc + k <= n else { throw PickleError.malformed(file: file, offset: offset, reason: "truncated pickle") }
+            // k comes from the file (up to 8 bytes): compared without forming pc + k, which could overflow.
+            guard k >= 0, k <= n - pc else { throw PickleError.malformed(file: file, offset: offset, reason: "truncated pickle") }
         }
         func uint(_ k: Int) -> Int { var v = 0; for i in 0..<k { v |= Int(bytes[pc + i]) << (8 * i) }; pc += k; return v }
         func text(_ k: Int, at offset: Int) throws -> String {

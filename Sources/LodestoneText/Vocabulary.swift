@@ -93,13 +93,16 @@ public struct Vocabulary: Sendable {
     /// Builds from (token, id) pairs; ids must be 0..<n without gaps.
     init(pairs: [(String, Int32)], file: String) throws {
         guard !pairs.isEmpty else { throw VocabularyError.empty(file: file) }
-        let n = Int(pairs.map(\.1).max()!) + 1
+        // Ids come from the file: one past the table (a gap, or 2³¹ − 1) would size the table from the file's word.
+        if let (token, id) = pairs.first(where: { $0.1 < 0 || Int($0.1) >= pairs.count }) {
+            throw VocabularyError.malformed(file: file, field: token, reason: "id \(id) outside 0..<\(pairs.count) (ids must number the tokens without gaps)")
+        }
+        let n = pairs.count
         var tokens = [String](repeating: "", count: n)
         var initial = ByteKeyTable(capacityFor: pairs.count)
         var continuation = ByteKeyTable(capacityFor: pairs.count)
         var idOfToken: [String: Int32] = [:]
         for (token, id) in pairs {
-            guard id >= 0 else { throw VocabularyError.malformed(file: file, field: token, reason: "negative id \(id)") }
             tokens[Int(id)] = token
             idOfToken[token] = id
             let bytes = Array(token.utf8)
@@ -149,10 +152,10 @@ public struct Vocabulary: Sendable {
         var pairs: [(String, Int32)] = []
         pairs.reserveCapacity(vocab.count)
         for (token, value) in vocab {
-            guard let id = value as? Int else {
-                throw VocabularyError.malformed(file: url.path, field: "model.vocab.\(token)", reason: "id is not an integer")
+            guard let id = value as? Int, let id32 = Int32(exactly: id) else {
+                throw VocabularyError.malformed(file: url.path, field: "model.vocab.\(token)", reason: "id \(value) is not an integer in 0..<2³¹")
             }
-            pairs.append((token, Int32(id)))
+            pairs.append((token, id32))
         }
         try self.init(pairs: pairs, file: url.path)
     }
