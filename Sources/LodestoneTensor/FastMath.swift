@@ -7,7 +7,8 @@ import Dispatch
     let c = min(max(x, -87.33), 88.72)
     // Round to nearest by adding and subtracting 1.5·2²³ (plain arithmetic, so the loop stays vectorized;
     // .rounded() would call rintf through the PLT).
-    let n = (c * 1.442_695_04 + 12_582_912) - 12_582_912
+    let big = c * 1.442_695_04 + 12_582_912
+    let n = big - 12_582_912
     let r = c - n * 0.693_359_375 + n * 2.121_944_4e-4
     var p: Float = 1.987_569_15e-4
     p = p * r + 1.398_199_95e-3
@@ -16,7 +17,8 @@ import Dispatch
     p = p * r + 0.166_666_655
     p = p * r + 0.500_000_01
     let er = p * r * r + r + 1
-    return er * Float(bitPattern: UInt32(bitPattern: Int32(n) &+ 127) << 23)
+    // 2ⁿ from big's low mantissa bits, as fastExp8 does: Int32(n) would be a checked conversion in every call.
+    return er * Float(bitPattern: (big.bitPattern &- 0x4B40_0000 &+ 127) << 23)
 }
 
 /// Φ(x) (standard normal CDF) and φ(x) sharing one exp: erf by Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e-7).
@@ -76,8 +78,8 @@ public typealias Float8 = SIMD8<Float>
     return er * unsafeBitCast(bits &<< 23, to: Float8.self)
 }
 
-/// gelu(x) = x Φ(x) on 8 lanes, Φ by the same erf approximation as `normalCdfPdf`.
-@inline(__always) func gelu8(_ x: Float8) -> Float8 {
+/// `normalCdfPdf` on 8 lanes: Φ(x) and φ(x) sharing one exp.
+@inline(__always) func normalCdfPdf8(_ x: Float8) -> (cdf: Float8, pdf: Float8) {
     let e = fastExp8(-0.5 * x * x)
     let absX = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Float8.self)
     let z = absX * 0.707_106_781_186_547_52
@@ -85,5 +87,8 @@ public typealias Float8 = SIMD8<Float>
     let poly = t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))))
     let erfAbs = 1 - poly * e
     let erf = erfAbs.replacing(with: -erfAbs, where: x .< 0)
-    return x * (0.5 * (1 + erf))
+    return (0.5 * (1 + erf), e * 0.398_942_280_401_432_68)
 }
+
+/// gelu(x) = x Φ(x) on 8 lanes.
+@inline(__always) func gelu8(_ x: Float8) -> Float8 { x * normalCdfPdf8(x).cdf }

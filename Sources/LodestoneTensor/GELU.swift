@@ -21,7 +21,14 @@ public func geluForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer
 /// dinp[n] = dout[n] * gelu'(inp[n]) (overwritten; may alias dout).
 public func geluBackward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                          inp: UnsafePointer<Float>, count: Int) {
-    parallelRanges(count) { r in for i in r { dinp[i] = dout[i] * geluDerivative(inp[i]) } }
+    parallelRanges(count) { r in
+        var i = r.lowerBound
+        while i + 8 <= r.upperBound {
+            let x = load8(inp + i), (cdf, pdf) = normalCdfPdf8(x)
+            store8(load8(dout + i) * (cdf + x * pdf), dinp + i); i += 8
+        }
+        while i < r.upperBound { dinp[i] = dout[i] * geluDerivative(inp[i]); i += 1 }
+    }
 }
 
 /// inp[rows, 2·inner] = [gated | nonGated]; out[rows, inner] = gelu(gated) * nonGated.
@@ -42,11 +49,20 @@ public func gatedGeluBackward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePoi
     parallelRanges(rows, minPerPart: 8) { range in
         for r in range {
             let g = inp + r * 2 * inner, d = dout + r * inner, di = dinp + r * 2 * inner
-            for i in 0..<inner {
+            var i = 0
+            while i + 8 <= inner {   // 8 lanes: the scalar loop did not vectorize through normalCdfPdf
+                let gate = load8(g + i), lin = load8(g + inner + i), dd = load8(d + i)
+                let (cdf, pdf) = normalCdfPdf8(gate)
+                store8(dd * lin * (cdf + gate * pdf), di + i)
+                store8(dd * gate * cdf, di + inner + i)
+                i += 8
+            }
+            while i < inner {
                 let gate = g[i], lin = g[inner + i]
                 let (cdf, pdf) = normalCdfPdf(gate)
                 di[i] = d[i] * lin * (cdf + gate * pdf)
                 di[inner + i] = d[i] * gate * cdf
+                i += 1
             }
         }
     }
