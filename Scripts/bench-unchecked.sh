@@ -16,7 +16,7 @@ for p in "${products[@]}"; do LODESTONE_UNCHECKED=1 swift build -c release --scr
 checked=$(swift build -c release --show-bin-path)
 unchecked=$(LODESTONE_UNCHECKED=1 swift build -c release --scratch-path .build-unchecked --show-bin-path)
 
-# Inputs: 1,500 sentences of 8–60 words for encoding, and a store of gzip JSON lines (about 60 MB of text).
+# Inputs: 1,500 sentences of 8–60 words for encoding, and a store of gzip JSON lines (about 180 MB of text).
 model=${LODESTONE_MINILM:-$(bash Scripts/fetch-minilm.sh)}
 python3 - "$model/vocab.txt" "$work" <<'PY'
 import gzip, json, os, random, sys
@@ -31,7 +31,7 @@ shapes = [lambda: [sentence(3, 15), sentence(10, 80)], lambda: {"query": sentenc
           lambda: {"set": [sentence(4, 20), sentence(4, 20)]}, lambda: {"texts": [sentence(3, 15), sentence(20, 90)], "guid": None}]
 for i, shape in enumerate(shapes):
     with gzip.open(os.path.join(sys.argv[2], "store", "data", f"part{i}.json.gz"), "wt", compresslevel=1) as f:
-        for _ in range(40000):
+        for _ in range(120000):
             f.write(json.dumps(shape()) + "\n")
 PY
 
