@@ -4,7 +4,7 @@
 # load from other work falls on both alike. Measures a training step (lodestone-bench, the small config), encoding
 # (05-embed, all-MiniLM-L6-v2) and record counting (02-data-records), 1 thread, the median of ROUNDS runs each, and
 # prints checked/unchecked time ratios (target: every one ≤ 1.03) with the CPU and OpenBLAS kernel.
-# usage: Scripts/bench-unchecked.sh [ROUNDS]     (default 5)
+# usage: Scripts/bench-unchecked.sh [ROUNDS]     (default 5; env TASKS, e.g. TASKS=encode, for some of the three)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
@@ -52,7 +52,7 @@ run() {
 kernel=$("$checked/lodestone-bench" --sgemm-only 64,64,64 --threads 1 2>&1 | sed -n 's/.*OpenBLAS kernel \([A-Za-z0-9]*\).*/\1/p' | head -1)
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 echo "bench-unchecked: $cpu, OpenBLAS kernel $kernel, 1 thread, median of $rounds alternating rounds, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-for task in train encode records; do
+for task in ${TASKS:-train encode records}; do
   run "$checked" $task >/dev/null   # warm-up: page cache, first-touch
   a=(); b=()
   for ((i = 0; i < rounds; i++)); do

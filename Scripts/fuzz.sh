@@ -12,7 +12,8 @@ seconds=60
 harnesses=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --seconds) seconds=${2:?--seconds wants a number}; shift 2 ;;
+    --seconds) [ $# -ge 2 ] || { echo "fuzz.sh: --seconds wants a number of seconds" >&2; exit 64; }
+               seconds=$2; shift 2 ;;
     --help|-h) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
     *) harnesses+=("$1"); shift ;;
