@@ -22,7 +22,7 @@ public enum AtomicFile {
         let target = url.standardizedFileURL.path
         try checkWritable(target, protecting: protecting)
         if isWrittenThrough(target) { return try writeThrough(target, body: body) }
-        let dir = (target as NSString).deletingLastPathComponent
+        let dir = parentPath(target)
         try Directory.create(dir)
         let name = (target as NSString).lastPathComponent
         removeAbandonedTemporaries(directory: dir, name: name)
@@ -151,7 +151,7 @@ public enum Directory {
             guard (st.st_mode & S_IFMT) == S_IFDIR else { throw FileSystemError(path: path, action: "cannot create directory", code: ENOTDIR) }
             return
         }
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = parentPath(path)
         if !parent.isEmpty, parent != path { try create(parent) }
         if mkdir(path, 0o755) != 0 && errno != EEXIST {
             throw FileSystemError.last(path: path, action: "cannot create directory")
@@ -181,7 +181,7 @@ public enum Directory {
     public static func writeAtomically(to url: URL, durable: Bool = true,
                                        mayReplace: (URL) -> Bool, fill: (URL) throws -> Void) throws {
         let target = url.standardizedFileURL.path
-        let parent = (target as NSString).deletingLastPathComponent
+        let parent = parentPath(target)
         let name = (target as NSString).lastPathComponent
         try create(parent)
         recoverInterruptedReplace(of: url)
@@ -207,7 +207,7 @@ public enum Directory {
     /// renames: a previous `target` is moved aside first and removed last, and put back if the second rename
     /// fails. Lets a caller stage a directory, commit something else, and only then make it visible.
     public static func swapIn(_ staged: String, to target: String, durable: Bool = true) throws {
-        let parent = (target as NSString).deletingLastPathComponent
+        let parent = parentPath(target)
         let name = (target as NSString).lastPathComponent
         var st = stat()
         if lstat(target, &st) == 0 {
@@ -230,7 +230,7 @@ public enum Directory {
     /// this before looking for a directory that such a run may have been replacing.
     public static func recoverInterruptedReplace(of url: URL) {
         let target = url.standardizedFileURL.path
-        let parent = (target as NSString).deletingLastPathComponent
+        let parent = parentPath(target)
         let name = (target as NSString).lastPathComponent
         for entry in AtomicFile.abandoned(in: parent, name: name, suffix: "previous") {
             var st = stat()

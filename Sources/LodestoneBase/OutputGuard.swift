@@ -67,7 +67,7 @@ public enum OutputGuard {
         guard !targets.isEmpty else { return nil }
         var existing = path.isEmpty ? "." : path   // the kernel resolves `..` and links below, not string rules
         while identity(existing) == nil {
-            let parent = (existing as NSString).deletingLastPathComponent
+            let parent = parentPath(existing)
             if parent == existing || parent.isEmpty { existing = "."; break }
             existing = parent
         }
@@ -76,7 +76,7 @@ public enum OutputGuard {
         free(real)
         while true {
             if let id = identity(current), let hit = targets.first(where: { $0.1.same(as: id) }) { return hit.0 }
-            let parent = (current as NSString).deletingLastPathComponent
+            let parent = parentPath(current)
             if parent == current || parent.isEmpty { return nil }
             current = parent
         }
