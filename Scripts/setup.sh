@@ -22,6 +22,11 @@ if [ "$moto_ok" != "True" ]; then
   python3 -m pip install --quiet 'moto[server]>=5.2.5' 2>/dev/null ||
     python3 -m pip install --quiet --break-system-packages 'moto[server]>=5.2.5'
 fi
+# huggingface_hub: the tests check that it parses the model cards (README.md) that 03 and 04 write.
+if ! python3 -c 'import huggingface_hub' 2>/dev/null; then
+  python3 -m pip install --quiet huggingface_hub 2>/dev/null ||
+    python3 -m pip install --quiet --break-system-packages huggingface_hub
+fi
 if [ "${1:-}" = "--no-build" ]; then echo "setup: packages installed"; exit 0; fi
 swift build -c release
 echo "setup: built (release). Next: Scripts/replicate.sh"

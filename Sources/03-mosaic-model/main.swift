@@ -90,8 +90,10 @@ struct MosaicModel: ParsableCommand {
 
             // 4. Write the sentence-transformers directory (atomically and durably).
             print("[4] writing \(output)")
-            try SentenceTransformerDirectory(config: config, weights: weights, tokenizer: wordPiece,
-                                             maxSeqLength: maxSeqLength).write(to: outputURL)
+            //    README.md is its model card: the base model, the architecture, how to load it.
+            var directory = SentenceTransformerDirectory(config: config, weights: weights, tokenizer: wordPiece, maxSeqLength: maxSeqLength)
+            directory.card = initRandom == nil ? ModelCard(baseModel: hubRepo(from) ?? from, onTheHub: hubRepo(from) != nil) : ModelCard()
+            try directory.write(to: outputURL)
         }
 
         // 5. Verify: load it back, embed two probe sentences, report size and similarity.

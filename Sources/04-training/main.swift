@@ -147,6 +147,7 @@ struct Training: ParsableCommand {
         options.collective = collective
         options.showProgress = writer
         options.maxTokens = maxTokens
+        options.baseModel = model
         options.crash = { _ in kill(getpid(), SIGKILL) }   // a drill of the real thing: LODESTONE_FAULTS=crash@N
         if !evalSets.isEmpty {
             let scorer = SentenceModel(config: encoder.encoder.config, encoder: encoder.encoder, tokenizer: tokenizer, maxSeqLength: maxTokens)

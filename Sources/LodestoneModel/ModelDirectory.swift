@@ -20,6 +20,10 @@ public struct SentenceTransformerDirectory {
     /// what this project writes is mean + Normalize).
     public var pooling = SentencePooling()
     public var prompts = SentencePrompts()
+    /// What `write` puts in README.md with the model's own facts (nil: no README.md is written).
+    public var card: ModelCard?
+    /// The model's name in its card (the output directory's name when nil).
+    public var cardName: String?
 
     public init(config: EncoderConfig, weights: [(String, TensorData)], tokenizer: WordPieceTokenizer, maxSeqLength: Int,
                 pooling: SentencePooling = SentencePooling(), prompts: SentencePrompts = SentencePrompts()) {
@@ -96,6 +100,10 @@ public struct SentenceTransformerDirectory {
     public func write(to directory: URL) throws {
         try Directory.writeAtomically(to: directory, mayReplace: Self.isReplaceable) { staging in
             try writeFiles(into: staging)
+            if let card {
+                let name = cardName ?? directory.standardizedFileURL.lastPathComponent
+                try AtomicFile.write(Data(card.markdown(for: self, name: name).utf8), to: staging.appendingPathComponent("README.md"), durable: false)
+            }
         }
     }
 

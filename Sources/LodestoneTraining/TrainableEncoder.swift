@@ -22,6 +22,8 @@ public protocol TrainableEncoder: AnyObject {
     /// Writes the model as a sentence-transformers directory (as 03 writes it) to `directory`, atomically:
     /// a reader sees the previous directory or the new one, never half of one.
     func saveModelDirectory(to directory: URL) throws
+    /// The directory `saveModelDirectory` writes, without its weights: what the model card describes (nil: none).
+    var template: SentenceTransformerDirectory? { get }
     /// Sets how steps split their batches (cached MNRL) to stay within `budget` bytes, counting `otherBytes` the
     /// training loop holds, with at most `maxTexts` texts per pass; returns the plan of the largest step the run
     /// can take (`pairs` × `columns` texts of `tokensPerText` tokens). nil: this model does not plan memory.
@@ -29,6 +31,8 @@ public protocol TrainableEncoder: AnyObject {
 }
 
 extension TrainableEncoder {
+    public var template: SentenceTransformerDirectory? { nil }
+
     public func planMemory(budget: Int?, maxTexts: Int?, otherBytes: Int, pairs: Int, columns: Int, tokensPerText: Int) -> MemoryPlan? { nil }
 
     /// A copy of the whole trainable state (allocates; the trainer reuses one buffer instead).

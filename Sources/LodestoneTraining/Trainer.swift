@@ -37,6 +37,8 @@ public struct TrainerOptions {
     public var collective: Collective = SingleProcess()
     /// Whether this process writes the outputs: rank 0.
     public var isWriter: Bool { collective.isRoot }
+    /// The model training started from (04's --model), named in the saved model's card.
+    public var baseModel: String?
     public init(config: TrainingConfig, outputDirectory: URL) {
         self.config = config; self.outputDirectory = outputDirectory
     }
@@ -70,6 +72,8 @@ public final class Trainer {
     private var outputs: TrainingOutputs?
     private let printer: ProgressPrinter
     private let watchdog = StallWatchdog()
+    /// The results of the last --eval, for the model card.
+    private var lastEvaluation: [ModelCard.Metric] = []
     private var runStart = Date()
     private var pairsThisRun = 0
     private var stepsThisRun = 0
@@ -319,7 +323,11 @@ public final class Trainer {
     private func evaluateEpoch() throws {
         guard let evaluate = options.evaluate, let evalLog else { return }
         watchdog.beat(armed: false)
+        lastEvaluation = []
         for result in try evaluate() {
+            lastEvaluation += result.orderedNames.compactMap { name in
+                result.metrics[name].flatMap { $0.isFinite ? ModelCard.Metric(data: result.data, name: name, value: $0) : nil }
+            }
             result.notes.forEach { note("evaluation: " + $0 + " (left out of eval.csv)") }
             for name in result.orderedNames where result.metrics[name]!.isFinite {   // eval.csv holds numbers only
                 evalLog.append(EvalRow(step: progress.executedSteps, cycle: progress.cycle, chunk: progress.chunk,
@@ -366,12 +374,26 @@ public final class Trainer {
         let staged = options.outputDirectory.appendingPathComponent(AtomicFile.temporaryName(for: "model"))
         do {
             try model.saveModelDirectory(to: staged)
+            try writeModelCard(into: staged)
             try outputs?.claimModel(staged: staged)
         } catch {
             try? FileManager.default.removeItem(at: staged)
             throw error
         }
         return staged
+    }
+
+    /// README.md of a saved model: what it was trained on and how, and the last evaluation's results.
+    private func writeModelCard(into staged: URL) throws {
+        guard let subject = model.template else { return }
+        var card = ModelCard(baseModel: options.baseModel)
+        card.trainingFiles = sampler.files.map { ($0.key, $0.records) }
+        card.loss = config.symmetricLoss ? "MultipleNegativesSymmetricRankingLoss" : "MultipleNegativesRankingLoss"
+        card.hyperparameters = config.cardRows
+        card.metrics = lastEvaluation
+        card.trainingSummary = "\(progress.executedSteps) steps in this output (\(progress.succeededEpochs) epochs succeeded, \(progress.failedEpochs) failed), batches of \(config.batchSize) pairs with in-batch negatives, by 04-training."
+        let name = options.outputDirectory.standardizedFileURL.lastPathComponent
+        try AtomicFile.write(Data(card.markdown(for: subject, name: name).utf8), to: staged.appendingPathComponent("README.md"), durable: true)
     }
 
     private func writePlot() throws {

@@ -39,6 +39,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// Every field under its config-file name with its value as a config file writes it, for the model card.
+    public var cardRows: [(name: String, value: String)] {
+        guard let data = try? JSONEncoder().encode(self),
+              let fields = try? JSONDecoder().decode([String: ConfigScalar].self, from: data) else { return [] }
+        return fields.keys.sorted().map { ($0, fields[$0]!.text) }
+    }
+
     enum CodingKeys: String, CodingKey, CaseIterable {
         case batchSize = "batch_size", maxSeqLength = "max_seq_length", cycles, chunks, epochs
         case stepsPerEpoch = "steps_per_epoch", learningRate = "lr", warmupSteps = "warmup_steps"
@@ -204,4 +211,28 @@ public func defaultMemoryBudget() -> Int {
     let env = ProcessInfo.processInfo.environment
     let localRanks = max(1, Int(env["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? env["MPI_LOCALNRANKS"] ?? "") ?? 1)
     return Int(ProcessInfo.processInfo.physicalMemory / 2) / localRanks
+}
+
+/// One value of a config file as JSON holds it: JSONDecoder tells `false` from `0`, which JSONSerialization does not.
+private enum ConfigScalar: Decodable {
+    case bool(Bool), int(Int), double(Double), text(String), other
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? c.decode(Int.self) { self = .int(i) }
+        else if let d = try? c.decode(Double.self) { self = .double(d) }
+        else if let s = try? c.decode(String.self) { self = .text(s) }
+        else { self = .other }
+    }
+
+    var text: String {
+        switch self {
+        case .bool(let b): return "\(b)"
+        case .int(let i): return "\(i)"
+        case .double(let d): return "\(d)"
+        case .text(let s): return s
+        case .other: return "(see the config file)"
+        }
+    }
 }
