@@ -2,6 +2,7 @@
 // tokenized (after the prompt, if any), sorted by length into batches (so a batch wastes nothing on ragged rows),
 // pooled as the directory asks, and returned in input order.
 import Foundation
+import LodestoneBase
 import LodestoneTensor
 import LodestoneText
 
