@@ -162,10 +162,19 @@ struct Training: ParsableCommand {
         options.crash = { _ in kill(getpid(), SIGKILL) }   // a drill of the real thing: LODESTONE_FAULTS=crash@N
         if !evalSets.isEmpty {
             let scorer = SentenceModel(config: encoder.encoder.config, encoder: encoder.encoder, tokenizer: tokenizer, maxSeqLength: maxTokens)
+            // A Matryoshka run is scored at each of its widths (largest first), as sentence-transformers' matryoshka
+            // recipe evaluates with truncate_dim: the metrics are named dim_<d>_…, and loss.svg draws a panel per width.
+            let widths: [Int?] = (encoder.loss as? MatryoshkaLoss)?.dims ?? [nil]
             options.evaluate = {
-                try evalSets.map { path, set in
-                    EvaluationResult(set: set, data: path, split: nil, model: model,
-                                     metrics: try Evaluation.run(set, dimension: scorer.dimension) { try scorer.embed($0) })
+                defer { try? scorer.truncate(to: nil) }
+                return try evalSets.flatMap { path, set in
+                    try widths.map { width in
+                        try scorer.truncate(to: width)
+                        var result = EvaluationResult(set: set, data: path, split: nil, model: model,
+                                                      metrics: try Evaluation.run(set, dimension: scorer.dimension) { try scorer.embed($0) })
+                        result.dimension = width
+                        return result
+                    }
                 }
             }
         }

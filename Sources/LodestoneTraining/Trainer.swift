@@ -323,12 +323,12 @@ public final class Trainer {
             result.notes.forEach { note("evaluation: " + $0 + " (left out of eval.csv)") }
             for name in result.orderedNames where result.metrics[name]!.isFinite {   // eval.csv holds numbers only
                 evalLog.append(EvalRow(step: progress.executedSteps, cycle: progress.cycle, chunk: progress.chunk,
-                                       epoch: progress.epoch, data: result.data, metric: name,
+                                       epoch: progress.epoch, data: result.data, metric: EvalRow.metricName(name, dimension: result.dimension),
                                        value: result.metrics[name]!, primary: name == result.primaryMetric))
             }
             let value = result.metrics[result.primaryMetric].flatMap { $0.isFinite ? String(format: "%.4f", $0) : nil } ?? "undefined"
             note(String(format: "evaluation after cycle %d chunk %d epoch %d: %@ %@ %@", progress.cycle, progress.chunk,
-                        progress.epoch, result.data, result.primaryMetric, value))
+                        progress.epoch, result.data, EvalRow.metricName(result.primaryMetric, dimension: result.dimension), value))
         }
         watchdog.beat()
     }

@@ -106,13 +106,22 @@ final class TrainingFlagsTests: XCTestCase {
     /// A Matryoshka run trains, names its loss, and its model records the widths (largest first).
     func testMatryoshkaRunRecordsItsDimsInTheModel() throws {
         let out = dir.appendingPathComponent("out")
+        let pairs = dir.appendingPathComponent("eval.jsonl")
+        try Data((0..<6).map { #"{"anchor": "question number \#($0)", "positive": "reply number \#($0)"}"# }.joined(separator: "\n").utf8).write(to: pairs)
         let r = try run(try small() + ["--output", out.path, "--loss", "matryoshka", "--matryoshka-dims", "4,16,8",
-                                       "--matryoshka-weights", "0.5,1,1"])
+                                       "--matryoshka-weights", "0.5,1,1", "--eval", pairs.path])
         XCTAssertEqual(r.status, 0, r.output)
         XCTAssertTrue(r.output.contains("MatryoshkaLoss(MultipleNegativesRankingLoss(scale 20.0), dims 4,16,8, weights 0.5,1,1)"), r.output)
         let url = out.appendingPathComponent("model/config_sentence_transformers.json")
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any]
         XCTAssertEqual(json?["matryoshka_dims"] as? [Int], [16, 8, 4])
+        // --eval scores every width, largest first, named as sentence-transformers' dim_<d>_ evaluators; a panel each.
+        let rows = try EvalLog.read(out.appendingPathComponent("eval.csv")).filter(\.primary)
+        XCTAssertEqual(rows.map(\.metric), ["dim_16_cosine_mrr@10", "dim_8_cosine_mrr@10", "dim_4_cosine_mrr@10"])
+        let svg = try String(contentsOf: out.appendingPathComponent("loss.svg"), encoding: .utf8)
+        for d in [16, 8, 4] { XCTAssertTrue(svg.contains(">evaluation, \(d) dims<"), "panel for \(d)") }
+        XCTAssertTrue(r.output.contains("best epoch:"), r.output)
+        XCTAssertTrue(r.output.contains("dim_16_cosine_mrr@10"), r.output)
     }
 
     func testRecordsFileThatIsNotJSONIsNamedWithoutFoundationsText() throws {
