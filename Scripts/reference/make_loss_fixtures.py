@@ -104,9 +104,10 @@ def main():
             cases.append(case(f"{name}, {columns} columns", columns, 100 * columns + i, spec))
     versions = {"python": platform.python_version(), "torch": torch.__version__,
                 "sentence-transformers": sentence_transformers.__version__}
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump({"versions": versions, "cases": cases}, f, indent=1)
-        f.write("\n")
+    with open(out, "w", encoding="utf-8") as f:   # one case per line: small, and diffs name the case
+        f.write('{"versions": ' + json.dumps(versions) + ',\n "cases": [\n')
+        f.write(",\n".join(json.dumps(c) for c in cases))
+        f.write("\n]}\n")
     for c in cases:
         print(f"{c['name']}: loss {c['value']:.6f}")
 
