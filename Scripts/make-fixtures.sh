@@ -22,3 +22,5 @@ fi
 minilm=${LODESTONE_MINILM:-$(bash Scripts/fetch-minilm.sh)}
 # One thread: the same summation order, so the same bytes, on every run.
 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "$python" Scripts/reference/make_fixtures.py --out "$out" --minilm "$minilm"
+mkdir -p "$out/losses"
+OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "$python" Scripts/reference/make_loss_fixtures.py --out "$out/losses/losses.json"

@@ -27,7 +27,11 @@ struct Training: ParsableCommand {
         discussion: """
         Hyperparameters: the original's defaults, then --config FILE.json (snake_case keys: batch_size, \
         max_seq_length, cycles, chunks, epochs, steps_per_epoch, lr, warmup_steps, weight_decay, max_grad_norm, \
-        scale, symmetric_loss, adam_eps, seed, max_steps, stall_timeout, checkpoint_every, dropout), then the flags below.
+        scale, symmetric_loss, loss, matryoshka_dims, matryoshka_weights, adam_eps, seed, max_steps, stall_timeout, \
+        checkpoint_every, dropout), then the flags below.
+        Loss (--loss): mnrl, the original's MultipleNegativesRankingLoss; matryoshka, sentence-transformers' \
+        MatryoshkaLoss around it: MNRL on the first d dimensions (re-normalized) for every d of --matryoshka-dims, \
+        weighted by --matryoshka-weights and summed, every step; the model directory records the dims.
         Dropout (--dropout): auto trains as sentence-transformers' fit did, in train mode with the model's \
         config.json rates (hidden_dropout_prob after the embeddings, the attention output and the feed-forward \
         block; attention_probs_dropout_prob on the attention probabilities); off trains without; P sets both. \
@@ -66,6 +70,13 @@ struct Training: ParsableCommand {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, found \(threads)") }
         if resume && restart {
             throw ValidationError("--resume and --restart exclude each other: --resume continues the checkpoint, --restart replaces it")
+        }
+        // Matryoshka widths past the model's width: a usage error too, when the model's config.json says its width
+        // (a missing model is reported, as an input, later).
+        let config = URL(fileURLWithPath: model).appendingPathComponent("config.json")
+        if let hp = try? hyperparameters.trainingConfig(), let encoder = try? EncoderConfig(contentsOf: config),
+           let problem = hp.problem(embeddingDimension: encoder.hidden) {
+            throw ValidationError("--matryoshka-dims: \(problem) (\(model))")
         }
     }
 
@@ -111,6 +122,7 @@ struct Training: ParsableCommand {
         let (encoder, tokenizer, maxTokens) = try loadModel(hp)
         encoder.collective = collective
         log.info("model: \(model), \(encoder.parameterCount) parameters, dropout \(encoder.dropout) (--dropout \(hp.dropout))")
+        log.info("loss: \(lossSummary(hp))")
         // Each step's passes must fit the memory budget: checked before anything is written.
         if let plan = try Trainer.planMemory(encoder, config: hp, maxTokens: maxTokens) {
             log.info("memory: \(plan.summary(rows: 2 * hp.batchSize, tokensPerText: min(maxTokens, hp.maxSeqLength)))")
@@ -151,10 +163,19 @@ struct Training: ParsableCommand {
         options.crash = { _ in kill(getpid(), SIGKILL) }   // a drill of the real thing: LODESTONE_FAULTS=crash@N
         if !evalSets.isEmpty {
             let scorer = SentenceModel(config: encoder.encoder.config, encoder: encoder.encoder, tokenizer: tokenizer, maxSeqLength: maxTokens)
+            // A Matryoshka run is scored at each of its widths (largest first), as sentence-transformers' matryoshka
+            // recipe evaluates with truncate_dim: the metrics are named dim_<d>_…, and loss.svg draws a panel per width.
+            let widths: [Int?] = (encoder.loss as? MatryoshkaLoss)?.dims ?? [nil]
             options.evaluate = {
-                try evalSets.map { path, set in
-                    EvaluationResult(set: set, data: path, split: nil, model: model,
-                                     metrics: try Evaluation.run(set, dimension: scorer.dimension) { try scorer.embed($0) })
+                defer { try? scorer.truncate(to: nil) }
+                return try evalSets.flatMap { path, set in
+                    try widths.map { width in
+                        try scorer.truncate(to: width)
+                        var result = EvaluationResult(set: set, data: path, split: nil, model: model,
+                                                      metrics: try Evaluation.run(set, dimension: scorer.dimension) { try scorer.embed($0) })
+                        result.dimension = width
+                        return result
+                    }
                 }
             }
         }
@@ -207,6 +228,14 @@ struct Training: ParsableCommand {
             throw InputError(file: model, reason: "its modules after the encoder are \(directory.pooling.summary); training supports mean pooling with Normalize only")
         }
         return (try EncoderTrainer(directory: directory, config: hp), directory.tokenizer, directory.maxSeqLength)
+    }
+
+    /// The loss in one line, as sentence-transformers would name it.
+    func lossSummary(_ hp: TrainingConfig) -> String {
+        let mnrl = "MultipleNegativesRankingLoss(scale \(hp.scale)\(hp.symmetricLoss ? ", symmetric" : ""))"
+        guard hp.loss == .matryoshka, let dims = hp.matryoshkaDims else { return mnrl }
+        let weights = hp.matryoshkaWeights.map { ", weights \($0.map { String(format: "%g", $0) }.joined(separator: ","))" } ?? ""
+        return "MatryoshkaLoss(\(mnrl), dims \(dims.map(String.init).joined(separator: ","))\(weights))"
     }
 
     /// Refuses an --output inside an input directory (--model, a local --store or --checkpoint-store, an --eval

@@ -27,12 +27,15 @@ struct ModelOptions: ParsableArguments {
     var promptName: String?
     @Option(help: "Prepend this text to each text instead (\"\" for no prompt at all).")
     var prompt: String?
+    @Option(parsing: .unconditional, help: "Keep the first D dimensions of each embedding, re-normalized (a Matryoshka model's short embedding); D at most the model's dimension.")
+    var truncateDim: Int?
 
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, found \(batchSize)") }
         if let maxSeqLength, maxSeqLength < 2 { throw ValidationError("--max-seq-length must be at least 2, found \(maxSeqLength)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, found \(threads)") }
         if promptName != nil && prompt != nil { throw ValidationError("give --prompt-name or --prompt, not both") }
+        if let truncateDim, truncateDim < 1 { throw ValidationError("--truncate-dim must be at least 1, found \(truncateDim)") }
     }
 
     /// The prompt these flags ask for (the model's default when neither is given).
@@ -44,7 +47,17 @@ struct ModelOptions: ParsableArguments {
 
     func load() throws -> SentenceModel {
         if let threads { setBLASThreads(threads) }
-        return try SentenceModel.load(URL(fileURLWithPath: model), maxSeqLength: maxSeqLength)
+        let loaded = try SentenceModel.load(URL(fileURLWithPath: model), maxSeqLength: maxSeqLength)
+        if let truncateDim {
+            // Past the model's width is a usage error, like any bad flag value.
+            guard truncateDim <= loaded.fullDimension else {
+                throw ValidationError("--truncate-dim must be at most the model's dimension \(loaded.fullDimension), found \(truncateDim)")
+            }
+            try loaded.truncate(to: truncateDim)
+            let trained = loaded.matryoshkaDims.map { $0.contains(truncateDim) ? " (a trained Matryoshka width)" : " (not one of the trained Matryoshka widths \($0))" } ?? " (the model records no Matryoshka training)"
+            log.info("embeddings truncated to \(truncateDim) of \(loaded.fullDimension) dimensions, re-normalized\(trained)")
+        }
+        return loaded
     }
 }
 
@@ -177,6 +190,9 @@ struct Search: ParsableCommand {
         guard sources == 1 else { throw ValidationError("give the queries one way: --query (repeatable), --queries FILE or --query-embeddings FILE.npy") }
         guard corpus != nil || corpusEmbeddings != nil else { throw ValidationError("give --corpus, --corpus-embeddings, or both") }
         guard topK >= 1 else { throw ValidationError("--top-k must be at least 1, found \(topK)") }
+        if options.truncateDim != nil && corpusEmbeddings != nil && queryEmbeddings != nil {
+            throw ValidationError("--truncate-dim applies to embeddings the model computes; stored ones are used as they are (encode them with --truncate-dim)")
+        }
     }
 
     func run() throws {

@@ -34,7 +34,9 @@ extension ParsableCommand {
     public static func main(printingUsageOnRankZero rank: Int) {
         let command: ParsableCommand
         do { command = try parseAsRoot() } catch {
-            if rank != 0 { Foundation.exit(exitCode(for: error).rawValue) }
+            // The other ranks give rank 0 a moment: the first non-zero exit makes mpirun tear the job down, and
+            // rank 0's usage text, not yet forwarded, would be lost with it.
+            if rank != 0 { Thread.sleep(forTimeInterval: 1); Foundation.exit(exitCode(for: error).rawValue) }
             exit(withError: error)
         }
         do {

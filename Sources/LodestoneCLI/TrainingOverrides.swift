@@ -21,6 +21,12 @@ public struct TrainingOverrides: ParsableArguments {
     @Option(parsing: .unconditional, help: "MNRL scale (default 20).") public var scale: Double?
     @Flag(help: "Symmetric MNRL (both directions), all-MiniLM's recipe (default: off, as the original).")
     public var symmetricLoss = false
+    @Option(parsing: .unconditional, help: "Loss: mnrl (default) or matryoshka (MNRL at every width of --matryoshka-dims, summed).")
+    public var loss: String?
+    @Option(parsing: .unconditional, help: "Matryoshka widths, comma-separated, e.g. 768,512,256,128,64 (each at most the embedding dimension).")
+    public var matryoshkaDims: String?
+    @Option(parsing: .unconditional, help: "One weight per Matryoshka width, comma-separated (default: all 1).")
+    public var matryoshkaWeights: String?
     @Option(parsing: .unconditional, help: "AdamW epsilon (default 1e-6).") public var adamEps: Double?
     @Option(parsing: .unconditional, help: "Seed of the sampler (default 42).") public var seed: UInt64?
     @Option(parsing: .unconditional, help: "Stop with a checkpoint after this many steps in total (default: no limit).") public var maxSteps: Int?
@@ -72,7 +78,30 @@ public struct TrainingOverrides: ParsableArguments {
             }
             c.dropout = setting
         }
+        try lossFlags(&c)
         try c.validate()
         return c
+    }
+
+    /// --loss, --matryoshka-dims and --matryoshka-weights: names and comma-separated lists, checked for form here
+    /// and for sense by `TrainingConfig.validate`.
+    private func lossFlags(_ c: inout TrainingConfig) throws {
+        func bad(_ field: String, _ why: String) -> TrainingError { .config(file: "flags", field: field, reason: why) }
+        if let loss {
+            guard let kind = LossKind(rawValue: loss) else {
+                throw bad("loss", "must be one of \(LossKind.allCases.map(\.rawValue).joined(separator: ", ")), found '\(loss)'")
+            }
+            c.loss = kind
+        }
+        func list<T>(_ text: String, _ field: String, _ what: String, _ parse: (String) -> T?) throws -> [T] {
+            let items = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let values = items.compactMap(parse)
+            guard values.count == items.count else { throw bad(field, "expected comma-separated \(what), found '\(text)'") }
+            return values
+        }
+        if let matryoshkaDims { c.matryoshkaDims = try list(matryoshkaDims, "matryoshka_dims", "positive integers") { Int($0) } }
+        if let matryoshkaWeights {
+            c.matryoshkaWeights = try list(matryoshkaWeights, "matryoshka_weights", "numbers") { Double($0).flatMap { $0.isFinite ? $0 : nil } }
+        }
     }
 }

@@ -1,4 +1,4 @@
-// The trainable encoder: one training step of a SentenceEncoder with MultipleNegativesRankingLoss, llm.c style.
+// The trainable encoder: one training step of a SentenceEncoder with an EmbeddingLoss (Losses/), llm.c style.
 // Gradients and AdamW moments are flat buffers in the parameter layout; forward, loss, backward, clipping and
 // the update are plain loops and sgemm calls over them, and the state moves in and out by memcpy.
 //   let trainer = EncoderTrainer(encoder: enc)
@@ -12,7 +12,8 @@ public final class EncoderTrainer {
     /// The directory the encoder was read from, without its weights: what `saveModelDirectory` writes around
     /// the trained ones. nil for an encoder built in memory.
     public let template: SentenceTransformerDirectory?
-    public var loss: MultipleNegativesRankingLoss
+    /// The objective over the step's embeddings; the step's strategies (cached passes, all-gather, dropout) serve any.
+    public var loss: any EmbeddingLoss
     public var adamW: AdamWConfig
     public var maxGradNorm: Float?
     /// Dropout while training (`.none`: exactly the arithmetic of a model without dropout). Each step's masks
@@ -40,7 +41,7 @@ public final class EncoderTrainer {
     private var lastGradNorm: Float = 0
 
     public init(encoder: SentenceEncoder, template: SentenceTransformerDirectory? = nil,
-                loss: MultipleNegativesRankingLoss = .init(), adamW: AdamWConfig = .init(), maxGradNorm: Float? = 1.0,
+                loss: any EmbeddingLoss = MultipleNegativesRankingLoss(), adamW: AdamWConfig = .init(), maxGradNorm: Float? = 1.0,
                 dropout: DropoutRates = .none) {
         precondition((0..<1).contains(dropout.hidden) && (0..<1).contains(dropout.attention), "dropout \(dropout) outside [0, 1)")
         self.encoder = encoder
@@ -56,7 +57,7 @@ public final class EncoderTrainer {
     }
 
     /// The encoder of a sentence-transformers directory (as 03 writes it); `saveModelDirectory` writes it back.
-    public convenience init(directory: SentenceTransformerDirectory, loss: MultipleNegativesRankingLoss = .init(),
+    public convenience init(directory: SentenceTransformerDirectory, loss: any EmbeddingLoss = MultipleNegativesRankingLoss(),
                             adamW: AdamWConfig = .init(), maxGradNorm: Float? = 1.0, dropout: DropoutRates = .none) throws {
         let encoder = try SentenceEncoder(config: directory.config,
                                           weights: Dictionary(directory.weights, uniquingKeysWith: { a, _ in a }))
@@ -75,12 +76,14 @@ public final class EncoderTrainer {
     /// and of each element's place in the whole batch, so however the batch is split the masks are the same.
     ///
     /// When this rank's texts fit one pass with activations (`batching`), that is all: forward, loss, backward.
-    /// Otherwise the step is cached MNRL: embed every text in passes without activations, take the loss and
+    /// Otherwise the step is cached (GradCache, as cached MNRL): embed every text in passes without activations, take the loss and
     /// its gradient with respect to the embeddings, then recompute mini-batch by mini-batch with activations and
     /// backpropagate. Under `collective` each rank encodes a slice, the embeddings are all-gathered (the loss
     /// sees the whole batch's negatives) and the gradients summed: every rank ends with the same gradients.
     public func computeGradients(columns: [[[Int32]]], dropoutSeed: UInt64 = 0) throws -> StepResult {
-        guard columns.count >= 2 else { throw EncoderError.badBatch(reason: "need at least anchors and positives, got \(columns.count) column(s)") }
+        guard columns.count >= loss.minimumColumns else {
+            throw EncoderError.badBatch(reason: "the loss needs at least \(loss.minimumColumns) columns, got \(columns.count)")
+        }
         let B = columns[0].count
         guard B > 0 else { throw EncoderError.badBatch(reason: "empty batch") }
         for (c, col) in columns.enumerated() where col.count != B {
@@ -94,7 +97,7 @@ public final class EncoderTrainer {
         let mine = rankRows(lengths: whole.lengths, rank: collective.rank, size: collective.size)
         let plan = memoryPlan(whole: whole, anchors: B, columns: columns.count)
         let passes = plan.miniBatches(lengths: whole.lengths, range: mine)
-        buffers.prepare(rows: rows.count, dim: H, scores: 2 * B * B * (columns.count - 1))
+        buffers.prepare(rows: rows.count, dim: H, scratch: loss.scratchCount(LossBatch(anchors: B, columns: columns.count, dim: H)))
         gradients.update(repeating: 0, count: enc.parameterCount)
 
         // One pass: its activations from the embedding forward serve the backward. Several: embed without
@@ -115,7 +118,7 @@ public final class EncoderTrainer {
     /// The memory plan of a batch under `batching`.
     public func memoryPlan(whole: RaggedBatch, anchors: Int, columns: Int) -> MemoryPlan {
         MemoryPlan(config: encoder.config, parameterCount: parameterCount, batching: batching, longest: whole.maxLength,
-                   rows: whole.count, tokens: whole.tokenCount, anchors: anchors, columns: columns,
+                   rows: whole.count, tokens: whole.tokenCount, anchors: anchors, columns: columns, loss: loss,
                    dropout: dropout.hidden > 0)
     }
 
@@ -162,11 +165,10 @@ public final class EncoderTrainer {
         try collective.allGather(buffers.send, into: buffers.embeddings, counts: counts)
     }
 
-    /// MNRL over the whole batch's embeddings; their gradients go to `buffers.embeddingGradients`.
+    /// The loss over the whole batch's embeddings; their gradients go to `buffers.embeddingGradients`.
     private func lossAndEmbeddingGradients(anchors: Int, columns: Int) -> Float {
-        rankingLossForwardBackward(demb: buffers.embeddingGradients, emb: buffers.embeddings, scores: buffers.scores,
-                                   anchors: anchors, columns: columns, dim: encoder.config.hidden,
-                                   scale: loss.scale, symmetric: loss.symmetric)
+        loss.lossAndGradient(embeddings: buffers.embeddings, gradients: buffers.embeddingGradients, scratch: buffers.scratch,
+                             batch: LossBatch(anchors: anchors, columns: columns, dim: encoder.config.hidden))
     }
 
     /// Sums the ranks' gradients and takes their norm.
@@ -236,6 +238,7 @@ public final class EncoderTrainer {
             throw InputError(file: url.path, reason: "cannot write a model directory: this encoder was not read from one")
         }
         out.weights = encoder.namedWeights()
+        if let m = loss as? MatryoshkaLoss { out.matryoshkaDims = m.dims }
         try out.write(to: url)
     }
 }

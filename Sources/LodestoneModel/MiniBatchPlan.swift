@@ -28,7 +28,7 @@ public struct MemoryPlan: Equatable, Sendable {
     public let budget: Int?
     /// Parameters, gradients and AdamW's two moments, plus `MiniBatching.otherBytes` and the runtime allowance.
     public let fixedBytes: Int
-    /// The whole batch's embeddings, their gradients, the score matrix and its gradient.
+    /// The whole batch's embeddings, their gradients and the loss's scratch (`EmbeddingLoss.scratchCount`).
     public let stepBytes: Int
     /// Tokens one pass with activations may hold (Int.max: no limit).
     public let trainingTokens: Int
@@ -46,10 +46,10 @@ public struct MemoryPlan: Equatable, Sendable {
     public var fits: Bool { budget.map { fixedBytes + stepBytes + oneTextBytes <= $0 } ?? true }
 
     public init(config c: EncoderConfig, parameterCount: Int, batching: MiniBatching, longest: Int, rows: Int,
-                tokens: Int, anchors: Int, columns: Int, dropout: Bool) {
+                tokens: Int, anchors: Int, columns: Int, loss: any EmbeddingLoss, dropout: Bool) {
         let budget = batching.memoryBudget
         let fixed = 4 * 4 * parameterCount + batching.otherBytes + MiniBatching.runtimeBytes
-        let step = 4 * (2 * rows * c.hidden + 2 * anchors * anchors * max(columns - 1, 1))
+        let step = 4 * (2 * rows * c.hidden + loss.scratchCount(LossBatch(anchors: anchors, columns: columns, dim: c.hidden)))
         let scratch = attentionScratchCount(RaggedBatch(lengths: [max(longest, 1)]))
         func bytes(_ t: Int, training: Bool) -> Int {
             Activations.footprint(config: c, tokens: t, sequences: t, attentionScratch: scratch, training: training,

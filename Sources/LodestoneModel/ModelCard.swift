@@ -49,7 +49,7 @@ public struct ModelCard: Sendable {
                  "| | |", "| --- | --- |",
                  "| architecture | \(mosaic ? "MosaicBERT (ALiBi, gated GELU, unpadded attention)" : "BERT") |",
                  "| layers, hidden size, heads | \(config.layers), \(config.hidden), \(config.heads) |",
-                 "| embedding dimension | \(config.hidden) |",
+                 "| embedding dimension | \(config.hidden)\(model.matryoshkaDims.map { "; Matryoshka widths \($0.map(String.init).joined(separator: ", ")) (05-embed --truncate-dim D)" } ?? "") |",
                  "| max sequence length | \(model.maxSeqLength) tokens |",
                  "| modules after the encoder | \(model.pooling.summary) |",
                  "| vocabulary | \(model.tokenizer.vocabSize) WordPiece tokens\(model.tokenizer.lowercase ? ", lowercased" : "") |"]

@@ -24,6 +24,9 @@ public struct SentenceTransformerDirectory {
     public var card: ModelCard?
     /// The model's name in its card (the output directory's name when nil).
     public var cardName: String?
+    /// The widths a Matryoshka loss trained (`matryoshka_dims` in config_sentence_transformers.json, a field
+    /// sentence-transformers ignores): prefixes of the embedding usable on their own. nil: not trained so.
+    public var matryoshkaDims: [Int]?
 
     public init(config: EncoderConfig, weights: [(String, TensorData)], tokenizer: WordPieceTokenizer, maxSeqLength: Int,
                 pooling: SentencePooling = SentencePooling(), prompts: SentencePrompts = SentencePrompts()) {
@@ -45,9 +48,22 @@ public struct SentenceTransformerDirectory {
         let prompts = try SentencePrompts.read(directory: directory)
         let weights = try loadWeights(directory: directory).sorted { $0.key < $1.key }
         let tokenizer = try WordPieceTokenizer(directory: directory)
-        return SentenceTransformerDirectory(config: config, weights: weights, tokenizer: tokenizer,
-                                            maxSeqLength: try maxSeqLength(directory, config: config),
-                                            pooling: pooling, prompts: prompts)
+        var out = SentenceTransformerDirectory(config: config, weights: weights, tokenizer: tokenizer,
+                                               maxSeqLength: try maxSeqLength(directory, config: config),
+                                               pooling: pooling, prompts: prompts)
+        out.matryoshkaDims = try matryoshkaDims(directory)
+        return out
+    }
+
+    /// config_sentence_transformers.json's `matryoshka_dims`, if any: a list of positive integers.
+    public static func matryoshkaDims(_ directory: URL) throws -> [Int]? {
+        let url = directory.appendingPathComponent("config_sentence_transformers.json")
+        guard FileManager.default.fileExists(atPath: url.path), let value = try readJSONObject(url.path)["matryoshka_dims"],
+              !(value is NSNull) else { return nil }
+        guard let dims = value as? [Int], !dims.isEmpty, dims.allSatisfy({ $0 > 0 }) else {
+            throw InputError(file: url.path, field: "matryoshka_dims", reason: "not a list of positive integers")
+        }
+        return dims
     }
 
     /// `sentence_bert_config.json`'s max_seq_length (sentence-transformers up to 5.x writes it); without it (6.x),
@@ -134,8 +150,9 @@ public struct SentenceTransformerDirectory {
         ], dir.appendingPathComponent("modules.json"))
         try writeJSON(["max_seq_length": maxSeqLength, "do_lower_case": false],
                       dir.appendingPathComponent("sentence_bert_config.json"))
-        try writeJSON(["prompts": [String: String](), "default_prompt_name": NSNull(), "similarity_fn_name": "cosine"],
-                      dir.appendingPathComponent("config_sentence_transformers.json"))
+        var stConfig: [String: Any] = ["prompts": [String: String](), "default_prompt_name": NSNull(), "similarity_fn_name": "cosine"]
+        if let matryoshkaDims { stConfig["matryoshka_dims"] = matryoshkaDims }
+        try writeJSON(stConfig, dir.appendingPathComponent("config_sentence_transformers.json"))
         let pooling = dir.appendingPathComponent("1_Pooling")
         try writeJSON([
             "word_embedding_dimension": config.hidden, "pooling_mode_cls_token": false,

@@ -2,6 +2,7 @@
 // tokenized (after the prompt, if any), sorted by length into batches (so a batch wastes nothing on ragged rows),
 // pooled as the directory asks, and returned in input order.
 import Foundation
+import LodestoneBase
 import LodestoneTensor
 import LodestoneText
 
@@ -15,6 +16,10 @@ public final class SentenceModel {
     public let prompts: SentencePrompts
     /// Where the model was read from, to name it in errors about its prompts.
     public let source: String
+    /// The widths a Matryoshka loss trained (the directory's `matryoshka_dims`), nil when not trained so.
+    public var matryoshkaDims: [Int]?
+    /// Keep only the first this many dimensions of every embedding, re-normalized (set by `truncate(to:)`).
+    public private(set) var truncateDim: Int?
 
     public init(config: EncoderConfig, encoder: SentenceEncoder, tokenizer: WordPieceTokenizer, maxSeqLength: Int,
                 pooling: SentencePooling = SentencePooling(), prompts: SentencePrompts = SentencePrompts(), source: String = "model") {
@@ -34,13 +39,26 @@ public final class SentenceModel {
     public static func load(_ directory: URL, maxSeqLength: Int? = nil) throws -> SentenceModel {
         let dir = try SentenceTransformerDirectory.read(directory)
         let encoder = try SentenceEncoder(config: dir.config, weights: Dictionary(dir.weights, uniquingKeysWith: { a, _ in a }))
-        return SentenceModel(config: dir.config, encoder: encoder, tokenizer: dir.tokenizer,
-                             maxSeqLength: maxSeqLength ?? dir.maxSeqLength, pooling: dir.pooling, prompts: dir.prompts,
-                             source: directory.appendingPathComponent("config_sentence_transformers.json").path)
+        let model = SentenceModel(config: dir.config, encoder: encoder, tokenizer: dir.tokenizer,
+                                  maxSeqLength: maxSeqLength ?? dir.maxSeqLength, pooling: dir.pooling, prompts: dir.prompts,
+                                  source: directory.appendingPathComponent("config_sentence_transformers.json").path)
+        model.matryoshkaDims = dir.matryoshkaDims
+        return model
     }
 
+    /// Width of the embeddings `embed` returns: `truncateDim` when set, else `fullDimension`.
+    public var dimension: Int { truncateDim ?? fullDimension }
     /// Width of the sentence embedding (hidden size × pooling modes, or the last Dense module's out_features).
-    public var dimension: Int { pooling.dimension(hidden: config.hidden) }
+    public var fullDimension: Int { pooling.dimension(hidden: config.hidden) }
+
+    /// From now on `embed` returns the first `dim` dimensions, L2-normalized again (a Matryoshka model's short
+    /// embedding; the cosine of the truncated vectors). nil: the whole embedding.
+    public func truncate(to dim: Int?) throws {
+        if let dim, !(1...fullDimension).contains(dim) {
+            throw InputError(file: source, reason: "cannot truncate to \(dim) dimensions: the model's embeddings have \(fullDimension)")
+        }
+        truncateDim = dim
+    }
 
     /// Which prompt goes before each text: the model's default (`default_prompt_name`, if it has one), none, one of
     /// its named prompts, or any text.
@@ -79,6 +97,12 @@ public final class SentenceModel {
     /// One batch: the encoder's fused mean-pool-and-normalize when that is what the model asks, else its
     /// last hidden states through the model's pooling (the first `skip` tokens left out).
     func embedBatch(_ batch: [[Int32]], skip: Int, using act: Activations?) throws -> [[Float]] {
+        let full = try fullEmbeddings(batch, skip: skip, using: act)
+        guard let truncateDim else { return full }
+        return full.map { truncatedNormalized($0, truncateDim) }
+    }
+
+    private func fullEmbeddings(_ batch: [[Int32]], skip: Int, using act: Activations?) throws -> [[Float]] {
         if pooling.isNormalizedMean && skip == 0 {
             return try act.map { try encoder.embed(batch, using: $0) } ?? encoder.embed(batch)
         }
@@ -157,6 +181,13 @@ public final class SentenceModel {
         }
         return flops
     }
+}
+
+/// The first `dim` values of `v`, divided by their L2 norm (at least 1e-12, as torch's F.normalize).
+public func truncatedNormalized(_ v: [Float], _ dim: Int) -> [Float] {
+    let head = v.prefix(dim)
+    let norm = max(head.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot(), 1e-12)
+    return head.map { $0 / norm }
 }
 
 /// Cosine similarity of two vectors (embeddings are normalized already, but stay honest).

@@ -31,23 +31,23 @@ struct StepBatch {
     }
 }
 
-/// The whole batch's embeddings, their gradients and the loss's score matrix: grown when a batch needs more.
+/// The whole batch's embeddings, their gradients and the loss's scratch: grown when a batch needs more.
 final class StepBuffers {
     private(set) var embeddings: UnsafeMutablePointer<Float>
     private(set) var embeddingGradients: UnsafeMutablePointer<Float>
     /// This rank's slice of `embeddings`, copied for the all-gather (MPI does not let send and receive overlap).
     private(set) var send: UnsafeMutablePointer<Float>
-    private(set) var scores: UnsafeMutablePointer<Float>
-    private var embeddingCapacity = 0, scoreCapacity = 0
+    private(set) var scratch: UnsafeMutablePointer<Float>
+    private var embeddingCapacity = 0, scratchCapacity = 0
 
     init() {
         embeddings = .allocate(capacity: 1); embeddingGradients = .allocate(capacity: 1)
-        send = .allocate(capacity: 1); scores = .allocate(capacity: 1)
+        send = .allocate(capacity: 1); scratch = .allocate(capacity: 1)
     }
 
-    deinit { embeddings.deallocate(); embeddingGradients.deallocate(); send.deallocate(); scores.deallocate() }
+    deinit { embeddings.deallocate(); embeddingGradients.deallocate(); send.deallocate(); scratch.deallocate() }
 
-    func prepare(rows: Int, dim: Int, scores count: Int) {
+    func prepare(rows: Int, dim: Int, scratch count: Int) {
         if rows * dim > embeddingCapacity {
             embeddingCapacity = rows * dim
             for buffer in [embeddings, embeddingGradients, send] { buffer.deallocate() }
@@ -55,10 +55,10 @@ final class StepBuffers {
             embeddingGradients = .allocate(capacity: embeddingCapacity)
             send = .allocate(capacity: embeddingCapacity)
         }
-        if count > scoreCapacity {
-            scoreCapacity = count
-            scores.deallocate()
-            scores = .allocate(capacity: count)
+        if count > scratchCapacity {
+            scratchCapacity = count
+            scratch.deallocate()
+            scratch = .allocate(capacity: count)
         }
     }
 }

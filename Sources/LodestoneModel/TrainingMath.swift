@@ -1,14 +1,7 @@
-// The training objective and optimizer settings, as sentence-transformers' fit() uses them:
-// MultipleNegativesRankingLoss, torch.optim.AdamW with the no-decay name rule, clip_grad_norm_, WarmupLinear.
+// The optimizer settings, as sentence-transformers' fit() uses them:
+// torch.optim.AdamW with the no-decay name rule, clip_grad_norm_, WarmupLinear.
 import Foundation
 import LodestoneTensor
-
-/// sentence-transformers' MultipleNegativesRankingLoss (symmetric: MultipleNegativesSymmetricRankingLoss).
-public struct MultipleNegativesRankingLoss: Sendable {
-    public var scale: Float
-    public var symmetric: Bool
-    public init(scale: Float = 20, symmetric: Bool = false) { self.scale = scale; self.symmetric = symmetric }
-}
 
 /// torch.optim.AdamW hyperparameters plus sentence-transformers' no-decay rule on upstream names.
 public struct AdamWConfig: Sendable {

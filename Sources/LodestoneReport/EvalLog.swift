@@ -45,15 +45,34 @@ public struct EvalRow: StepRow, Equatable, Sendable {
     }
 }
 
+extension EvalRow {
+    /// The width a Matryoshka run scored this metric at: sentence-transformers' prefix `dim_<d>_` on the metric
+    /// name (what its evaluators with `truncate_dim` and `name=f"dim_{d}"` report); nil for the full embedding.
+    public var dimension: Int? {
+        guard metric.hasPrefix("dim_"), let end = metric.dropFirst(4).firstIndex(of: "_") else { return nil }
+        return Int(metric[metric.index(metric.startIndex, offsetBy: 4)..<end])
+    }
+
+    /// The metric's name without the width prefix.
+    public var baseMetric: String {
+        guard let d = dimension else { return metric }
+        return String(metric.dropFirst("dim_\(d)_".count))
+    }
+
+    /// `name` as a row of a result scored at `dimension` names it.
+    public static func metricName(_ name: String, dimension: Int?) -> String { dimension.map { "dim_\($0)_\(name)" } ?? name }
+}
+
 /// `eval.csv`: the metrics of every evaluation set after every succeeded epoch.
 public typealias EvalLog = StepLog<EvalRow>
 
 extension Array where Element == EvalRow {
-    /// The epoch whose first evaluation set scored best on its primary metric (higher is better for all of them).
+    /// The epoch whose first evaluation set scored best on its primary metric (higher is better for all of them);
+    /// of a Matryoshka run, at its first (largest) width.
     public var best: EvalRow? {
         let primaries = filter(\.primary)
         guard let first = primaries.first else { return nil }
-        return primaries.filter { $0.data == first.data && $0.value.isFinite }
+        return primaries.filter { $0.data == first.data && $0.metric == first.metric && $0.value.isFinite }
             .reduce(nil as EvalRow?) { best, row in best.map { row.value > $0.value ? row : $0 } ?? row }
     }
 }

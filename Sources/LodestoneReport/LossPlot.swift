@@ -3,7 +3,7 @@ import LodestoneBase
 
 /// Renders `loss.csv` rows as one SVG with panels sharing the step axis: loss (each step faint, moving average
 /// bold), learning rate, and — when `eval.csv` has rows — each evaluation set's primary metric after every
-/// succeeded epoch. Plain SVG 1.1, so any browser shows it.
+/// succeeded epoch (one panel per width of a Matryoshka run). Plain SVG 1.1, so any browser shows it.
 public enum LossPlot {
     static let evalColors = ["#2e7d32", "#8e24aa", "#ef6c00", "#00838f", "#6d4c41"]
 
@@ -12,7 +12,10 @@ public enum LossPlot {
         let width = 900.0, panelHeight = 260.0, left = 70.0, right = 20.0, top = 40.0, gap = 50.0
         let plotWidth = width - left - right
         let primaries = evals.filter(\.primary)
-        let panels = primaries.isEmpty ? 2.0 : 3.0
+        // One evaluation panel per width a Matryoshka run scored (dim_<d>_ metrics), in the order first scored.
+        var widths: [Int?] = []
+        for row in primaries where !widths.contains(row.dimension) { widths.append(row.dimension) }
+        let panels = 2.0 + Double(widths.count)
         let height = top + panels * panelHeight + (panels - 1) * gap + 40
         var out = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" \
@@ -56,16 +59,17 @@ public enum LossPlot {
                                               (along(shown.map(\.lossAverage)), "#1f4e8c", 2, 1)])
         var bottom = top + panelHeight + gap
         panel(top: bottom, label: "learning rate", series: [(along(shown.map(\.learningRate)), "#c0504d", 1.5, 1)])
-        if !primaries.isEmpty {
+        for width in widths {
+            let rows = primaries.filter { $0.dimension == width }
             bottom += panelHeight + gap
             var sets: [String] = []
-            for row in primaries where !sets.contains(row.data) { sets.append(row.data) }
+            for row in rows where !sets.contains(row.data) { sets.append(row.data) }
             let series: [Series] = sets.enumerated().map { i, data in
-                (primaries.filter { $0.data == data }.map { (Double($0.step), $0.value) }, evalColors[i % evalColors.count], 1.5, 1)
+                (rows.filter { $0.data == data }.map { (Double($0.step), $0.value) }, evalColors[i % evalColors.count], 1.5, 1)
             }
-            panel(top: bottom, label: "evaluation", series: series, markers: true)
+            panel(top: bottom, label: width.map { "evaluation, \($0) dims" } ?? "evaluation", series: series, markers: true)
             for (i, data) in sets.enumerated() {
-                let metric = primaries.first { $0.data == data }!.metric
+                let metric = rows.first { $0.data == data }!.baseMetric
                 out += "<text x=\"\(left + 8)\" y=\"\(bottom + 16 + 14 * Double(i))\" fill=\"\(evalColors[i % evalColors.count])\">\(escape(data)): \(escape(metric))</text>\n"
             }
         }

@@ -14,6 +14,8 @@ public struct EvaluationResult: Sendable {
     public var metrics: [String: Double]
     /// Why some metrics are undefined, one line each naming the data file.
     public var notes: [String]
+    /// The width the embeddings were truncated to (a Matryoshka run's evaluation at each width); nil: all of it.
+    public var dimension: Int?
 
     public init(task: String, data: String, split: String?, model: String, metrics: [String: Double], notes: [String] = []) {
         self.task = task; self.data = data; self.split = split; self.model = model; self.metrics = metrics; self.notes = notes

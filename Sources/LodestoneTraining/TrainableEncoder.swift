@@ -51,11 +51,13 @@ extension EncoderTrainer: TrainableEncoder {
     }
 
     /// The trainable encoder of a sentence-transformers directory with the run's loss and optimizer settings:
-    /// MNRL (scale, symmetric), AdamW (eps, weight decay, skipped for bias/LayerNorm), clipping at `maxGradNorm`,
+    /// MNRL (scale, symmetric) or Matryoshka around it, AdamW (eps, weight decay, skipped for bias/LayerNorm), clipping at `maxGradNorm`,
     /// dropout as `config.dropout` says (auto: the directory's config.json rates).
     public convenience init(directory: SentenceTransformerDirectory, config: TrainingConfig) throws {
-        try self.init(directory: directory,
-                      loss: MultipleNegativesRankingLoss(scale: Float(config.scale), symmetric: config.symmetricLoss),
+        if let problem = config.problem(embeddingDimension: directory.config.hidden) {
+            throw TrainingError.config(file: "flags", field: "matryoshka_dims", reason: problem)
+        }
+        try self.init(directory: directory, loss: config.embeddingLoss(),
                       adamW: AdamWConfig(eps: Float(config.adamEps), weightDecay: Float(config.weightDecay)),
                       maxGradNorm: Float(config.maxGradNorm), dropout: try config.dropout.rates(for: directory.config))
         batching = MiniBatching(maxTexts: config.miniBatchSize, memoryBudget: config.memoryBudgetBytes)

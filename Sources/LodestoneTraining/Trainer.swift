@@ -326,17 +326,19 @@ public final class Trainer {
         lastEvaluation = []
         for result in try evaluate() {
             lastEvaluation += result.orderedNames.compactMap { name in
-                result.metrics[name].flatMap { $0.isFinite ? ModelCard.Metric(data: result.data, name: name, value: $0) : nil }
+                result.metrics[name].flatMap { value in
+                    value.isFinite ? ModelCard.Metric(data: result.data, name: EvalRow.metricName(name, dimension: result.dimension), value: value) : nil
+                }
             }
             result.notes.forEach { note("evaluation: " + $0 + " (left out of eval.csv)") }
             for name in result.orderedNames where result.metrics[name]!.isFinite {   // eval.csv holds numbers only
                 evalLog.append(EvalRow(step: progress.executedSteps, cycle: progress.cycle, chunk: progress.chunk,
-                                       epoch: progress.epoch, data: result.data, metric: name,
+                                       epoch: progress.epoch, data: result.data, metric: EvalRow.metricName(name, dimension: result.dimension),
                                        value: result.metrics[name]!, primary: name == result.primaryMetric))
             }
             let value = result.metrics[result.primaryMetric].flatMap { $0.isFinite ? String(format: "%.4f", $0) : nil } ?? "undefined"
             note(String(format: "evaluation after cycle %d chunk %d epoch %d: %@ %@ %@", progress.cycle, progress.chunk,
-                        progress.epoch, result.data, result.primaryMetric, value))
+                        progress.epoch, result.data, EvalRow.metricName(result.primaryMetric, dimension: result.dimension), value))
         }
         watchdog.beat()
     }
@@ -385,10 +387,13 @@ public final class Trainer {
 
     /// README.md of a saved model: what it was trained on and how, and the last evaluation's results.
     private func writeModelCard(into staged: URL) throws {
-        guard let subject = model.template else { return }
+        guard var subject = model.template else { return }
+        if config.loss == .matryoshka { subject.matryoshkaDims = config.matryoshkaDims?.sorted(by: >) }
         var card = ModelCard(baseModel: options.baseModel)
         card.trainingFiles = sampler.files.map { ($0.key, $0.records) }
-        card.loss = config.symmetricLoss ? "MultipleNegativesSymmetricRankingLoss" : "MultipleNegativesRankingLoss"
+        let ranking = config.symmetricLoss ? "MultipleNegativesSymmetricRankingLoss" : "MultipleNegativesRankingLoss"
+        card.loss = config.loss == .matryoshka
+            ? "MatryoshkaLoss(\(ranking), matryoshka_dims=\(config.matryoshkaDims ?? []))" : ranking
         card.hyperparameters = config.cardRows
         card.metrics = lastEvaluation
         card.trainingSummary = "\(progress.executedSteps) steps in this output (\(progress.succeededEpochs) epochs succeeded, \(progress.failedEpochs) failed), batches of \(config.batchSize) pairs with in-batch negatives, by 04-training."

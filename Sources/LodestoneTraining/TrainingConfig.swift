@@ -20,6 +20,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var scale = 20.0
     /// MNRL in both directions (anchors → positives and positives → anchors), all-MiniLM's recipe.
     public var symmetricLoss = false
+    /// The objective: MNRL (the original's), or MNRL under MatryoshkaLoss at `matryoshkaDims`.
+    public var loss = LossKind.mnrl
+    /// Matryoshka widths (any order, each at most the embedding dimension); only with `loss` matryoshka.
+    public var matryoshkaDims: [Int]?
+    /// One weight per width of `matryoshkaDims`, in the same order; nil: all 1.
+    public var matryoshkaWeights: [Double]?
     /// AdamW's epsilon: 1e-6, as the transformers AdamW that the original's sentence-transformers fit used.
     public var adamEps = 1e-6
     public var seed: UInt64 = 42
@@ -53,6 +59,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         case symmetricLoss = "symmetric_loss", adamEps = "adam_eps"
         case stallTimeout = "stall_timeout", checkpointEvery = "checkpoint_every", dropout
         case miniBatchSize = "mini_batch_size", memoryBudget = "memory_budget"
+        case loss, matryoshkaDims = "matryoshka_dims", matryoshkaWeights = "matryoshka_weights"
     }
 
     public init(from decoder: Decoder) throws {
@@ -70,6 +77,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         dropout = try get(.dropout, d.dropout)
         miniBatchSize = try c.decodeIfPresent(Int.self, forKey: .miniBatchSize)
         memoryBudget = try c.decodeIfPresent(String.self, forKey: .memoryBudget)
+        loss = try get(.loss, d.loss)
+        matryoshkaDims = try c.decodeIfPresent([Int].self, forKey: .matryoshkaDims)
+        matryoshkaWeights = try c.decodeIfPresent([Double].self, forKey: .matryoshkaWeights)
     }
 
     /// Reads a JSON config; unknown keys and wrong types are errors naming the file and the field.
@@ -125,6 +135,37 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             try check(parseMemorySize(memoryBudget) != nil, .memoryBudget, "expected a size of at least 1 byte such as 6G or 512M, found '\(memoryBudget)'")
         }
         if case .rate(let p) = dropout { try check(p >= 0 && p < 1, .dropout, "must be auto, off or a probability in [0, 1), found \(p)") }
+        try validateLoss(check)
+    }
+
+    /// The loss fields agree: Matryoshka needs its widths, and widths and weights go only with it.
+    private func validateLoss(_ check: (Bool, CodingKeys, String) throws -> Void) throws {
+        switch loss {
+        case .mnrl:
+            try check(matryoshkaDims == nil, .matryoshkaDims, "only with loss matryoshka (--loss matryoshka)")
+            try check(matryoshkaWeights == nil, .matryoshkaWeights, "only with loss matryoshka (--loss matryoshka)")
+        case .matryoshka:
+            guard let dims = matryoshkaDims else { return try check(false, .matryoshkaDims, "loss matryoshka needs its widths, e.g. 768,512,256,128,64") }
+            try check(!dims.isEmpty && dims.allSatisfy { $0 > 0 }, .matryoshkaDims, "must be positive integers, found \(dims)")
+            if let w = matryoshkaWeights {
+                try check(w.count == dims.count, .matryoshkaWeights, "\(w.count) weight(s) for \(dims.count) dims")
+                try check(w.allSatisfy { $0 >= 0 && $0.isFinite }, .matryoshkaWeights, "must be numbers ≥ 0, found \(w)")
+            }
+        }
+    }
+
+    /// The loss these fields describe. Widths past the embedding dimension are caught where the model is known
+    /// (`problem(embeddingDimension:)`).
+    public func embeddingLoss() -> any EmbeddingLoss {
+        let mnrl = MultipleNegativesRankingLoss(scale: Float(scale), symmetric: symmetricLoss)
+        guard loss == .matryoshka, let dims = matryoshkaDims else { return mnrl }
+        return MatryoshkaLoss(inner: mnrl, dims: dims, weights: matryoshkaWeights?.map { Float($0) })
+    }
+
+    /// Why these settings cannot train a model whose embeddings are `dimension` wide (nil: they can).
+    public func problem(embeddingDimension dimension: Int) -> String? {
+        guard loss == .matryoshka, let d = matryoshkaDims?.first(where: { $0 > dimension }) else { return nil }
+        return "\(d) is larger than the model's embedding dimension \(dimension)"
     }
 
     /// `memory_budget` in bytes, or the default share of this machine's memory.
@@ -132,6 +173,14 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     /// Steps of the whole schedule (2 × 50 × 2 × 10,000 = 2,000,000 for the original).
     public var plannedSteps: Int { cycles * chunks * epochs * stepsPerEpoch }
+}
+
+/// `loss`: the training objective.
+public enum LossKind: String, Codable, CaseIterable, Sendable {
+    /// MultipleNegativesRankingLoss (with `symmetric_loss`, its symmetric form).
+    case mnrl
+    /// MatryoshkaLoss around that MNRL.
+    case matryoshka
 }
 
 /// `dropout`: "auto" (the rates in the model's config.json), "off", or a probability P (hidden and attention P).
@@ -215,7 +264,7 @@ public func defaultMemoryBudget() -> Int {
 
 /// One value of a config file as JSON holds it: JSONDecoder tells `false` from `0`, which JSONSerialization does not.
 private enum ConfigScalar: Decodable {
-    case bool(Bool), int(Int), double(Double), text(String), other
+    case bool(Bool), int(Int), double(Double), text(String), list([ConfigScalar]), other
 
     init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
@@ -223,6 +272,7 @@ private enum ConfigScalar: Decodable {
         else if let i = try? c.decode(Int.self) { self = .int(i) }
         else if let d = try? c.decode(Double.self) { self = .double(d) }
         else if let s = try? c.decode(String.self) { self = .text(s) }
+        else if let l = try? c.decode([ConfigScalar].self) { self = .list(l) }
         else { self = .other }
     }
 
@@ -232,6 +282,7 @@ private enum ConfigScalar: Decodable {
         case .int(let i): return "\(i)"
         case .double(let d): return "\(d)"
         case .text(let s): return s
+        case .list(let l): return l.map(\.text).joined(separator: ",")
         case .other: return "(see the config file)"
         }
     }

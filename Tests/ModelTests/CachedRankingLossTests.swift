@@ -19,7 +19,7 @@ final class CachedRankingLossTests: XCTestCase {
 
     func trainer(mosaic: Bool, dropout: DropoutRates, textsPerPass: Int?) -> EncoderTrainer {
         let t = EncoderTrainer(encoder: SentenceEncoder(config: config(mosaic: mosaic), randomSeed: 11),
-                               loss: .init(scale: 20, symmetric: true), dropout: dropout)
+                               loss: MultipleNegativesRankingLoss(scale: 20, symmetric: true), dropout: dropout)
         t.batching = MiniBatching(maxTexts: textsPerPass)
         return t
     }
@@ -104,7 +104,7 @@ final class CachedRankingLossTests: XCTestCase {
             let budget = MiniBatching.runtimeBytes + extra
             let plan = MemoryPlan(config: c, parameterCount: parameters, batching: MiniBatching(memoryBudget: budget),
                                   longest: lengths.max()!, rows: lengths.count, tokens: lengths.reduce(0, +),
-                                  anchors: 20, columns: 2, dropout: true)
+                                  anchors: 20, columns: 2, loss: MultipleNegativesRankingLoss(), dropout: true)
             let passes = plan.miniBatches(lengths: lengths, range: 0..<lengths.count)
             for (kind, runs, training) in [("training", passes.training, true), ("embedding", passes.inference, false)] {
                 XCTAssertEqual(runs.first?.lowerBound, 0); XCTAssertEqual(runs.last?.upperBound, lengths.count)
@@ -125,7 +125,7 @@ final class CachedRankingLossTests: XCTestCase {
         // Too small for even one text: the plan says so (the trainer refuses it before training); the split
         // still gives every text a pass of its own rather than failing mid-run.
         let tiny = MemoryPlan(config: c, parameterCount: parameters, batching: MiniBatching(memoryBudget: MiniBatching.runtimeBytes),
-                              longest: 300, rows: 4, tokens: 1200, anchors: 2, columns: 2, dropout: false)
+                              longest: 300, rows: 4, tokens: 1200, anchors: 2, columns: 2, loss: MultipleNegativesRankingLoss(), dropout: false)
         XCTAssertFalse(tiny.fits)
         XCTAssertEqual(tiny.miniBatches(lengths: [300, 300, 300, 300], range: 0..<4).training, [0..<1, 1..<2, 2..<3, 3..<4])
     }

@@ -29,13 +29,13 @@ final class EncoderGradientTests: XCTestCase {
             for i in 0..<e.count { enc.parameters[e.offset + i] += 0.3 * Float(sin(Double(e.offset + i))) }
         }
         let seed: UInt64 = 2024
-        let trainer = EncoderTrainer(encoder: enc, loss: .init(scale: 1, symmetric: symmetric), dropout: dropout)
+        let trainer = EncoderTrainer(encoder: enc, loss: MultipleNegativesRankingLoss(scale: 1, symmetric: symmetric), dropout: dropout)
         let loss = try trainer.computeGradients(columns: columns, dropoutSeed: seed).loss
         if dropout != .none {
-            XCTAssertNotEqual(loss, try EncoderTrainer(encoder: enc, loss: .init(scale: 1, symmetric: symmetric)).computeGradients(columns: columns).loss, "dropout is on")
+            XCTAssertNotEqual(loss, try EncoderTrainer(encoder: enc, loss: MultipleNegativesRankingLoss(scale: 1, symmetric: symmetric)).computeGradients(columns: columns).loss, "dropout is on")
         }
         let analytic = Array(UnsafeBufferPointer(start: trainer.gradients, count: enc.parameterCount))
-        let probe = EncoderTrainer(encoder: enc, loss: .init(scale: 1, symmetric: symmetric), dropout: dropout)
+        let probe = EncoderTrainer(encoder: enc, loss: MultipleNegativesRankingLoss(scale: 1, symmetric: symmetric), dropout: dropout)
         for e in enc.layout.entries {
             var values = Array(UnsafeBufferPointer(start: enc.parameters + e.offset, count: e.count))
             let original = values

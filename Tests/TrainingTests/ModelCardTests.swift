@@ -77,4 +77,22 @@ extension TrainingFlagsTests {
         XCTAssertFalse(local.contains("base_model:"), "a local path is no Hub id")
         XCTAssertTrue(local.contains("| base model | models/mosaic-bert-base-4096 |"), local)
     }
+
+    /// A Matryoshka run's card names its widths and loss, and model-index holds each width's metrics apart.
+    func testMatryoshkaModelCardNamesItsWidths() throws {
+        let tsv = dir.appendingPathComponent("pairs.tsv")
+        try Data("sentence1\tsentence2\tscore\nquestion number 1\treply number 1\t0.9\na cat\ta stock market\t0.1\nquestion number 2\treply number 7\t0.4\n".utf8).write(to: tsv)
+        let out = dir.appendingPathComponent("nested")
+        let r = try run(try small() + ["--output", out.path, "--eval", tsv.path, "--loss", "matryoshka", "--matryoshka-dims", "8,24"])
+        XCTAssertEqual(r.status, 0, r.output)
+        let readme = out.appendingPathComponent("model/README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        for part in ["Matryoshka widths 24, 8", "Loss: `MatryoshkaLoss(MultipleNegativesRankingLoss, matryoshka_dims=[8, 24])`", "| matryoshka_dims | 8,24 |"] {
+            XCTAssertTrue(text.contains(part), "README.md lacks \(part):\n\(text)")
+        }
+        let card = try cardAsHuggingFaceHubReadsIt(readme)
+        let results = (card["model-index"] as? [[String: Any]])?.first?["results"] as? [[String: Any]]
+        let names = (results?.first?["metrics"] as? [[String: Any]])?.compactMap { $0["type"] as? String } ?? []
+        XCTAssertEqual(Set(names), ["dim_24_pearson_cosine", "dim_24_spearman_cosine", "dim_8_pearson_cosine", "dim_8_spearman_cosine"], "\(card)")
+    }
 }

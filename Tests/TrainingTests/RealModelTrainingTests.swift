@@ -52,10 +52,10 @@ final class RealModelTrainingTests: XCTestCase {
         let config = try TrainingConfig.load(file)
         let directory = try SentenceTransformerDirectory.read(modelDir)
         let symmetric = try EncoderTrainer(directory: directory, config: config)
-        XCTAssertTrue(symmetric.loss.symmetric)
+        XCTAssertEqual(symmetric.loss as? MultipleNegativesRankingLoss, MultipleNegativesRankingLoss(scale: 20, symmetric: true))
         XCTAssertEqual(symmetric.adamW.eps, 1e-8)
         let plain = try EncoderTrainer(directory: directory, config: TrainingConfig())
-        XCTAssertFalse(plain.loss.symmetric)
+        XCTAssertEqual(plain.loss as? MultipleNegativesRankingLoss, MultipleNegativesRankingLoss(scale: 20, symmetric: false))
         XCTAssertEqual(plain.adamW.eps, 1e-6)
         let columns: [[[Int32]]] = [[[101, 2023, 102], [101, 2008, 2003, 102]], [[101, 3899, 102], [101, 4937, 102]]]
         let a = try plain.trainStep(columns: columns, learningRate: 0).loss

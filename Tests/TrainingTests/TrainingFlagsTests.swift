@@ -78,6 +78,52 @@ final class TrainingFlagsTests: XCTestCase {
         XCTAssertFalse(r.output.contains("cannot read: cannot read"), r.output)
     }
 
+    func testLossFlagsExit64() throws {
+        let out = dir.appendingPathComponent("never").path
+        let model = RealModelTrainingTests.fixtures.appendingPathComponent("mosaic-tiny").path   // hidden 24
+        let m = ["--loss", "matryoshka"]
+        for (args, message) in [(["--loss", "gist"], "--loss: must be one of mnrl, matryoshka, found 'gist'"),
+                                (m, "--matryoshka-dims: loss matryoshka needs its widths"),
+                                (["--matryoshka-dims", "8,4"], "--matryoshka-dims: only with loss matryoshka"),
+                                (["--loss", "mnrl", "--matryoshka-weights", "1"], "--matryoshka-weights: only with loss matryoshka"),
+                                (m + ["--matryoshka-dims", "8,x"], "--matryoshka-dims: expected comma-separated positive integers, found '8,x'"),
+                                (m + ["--matryoshka-dims", "8,0"], "--matryoshka-dims: must be positive integers, found [8, 0]"),
+                                (m + ["--matryoshka-dims", "8,4", "--matryoshka-weights", "1"], "--matryoshka-weights: 1 weight(s) for 2 dims"),
+                                (m + ["--matryoshka-dims", "8,4", "--matryoshka-weights", "1,-1"], "--matryoshka-weights: must be numbers ≥ 0"),
+                                (m + ["--matryoshka-dims", "8,4", "--matryoshka-weights", "1,nan"], "--matryoshka-weights: expected comma-separated numbers"),
+                                (m + ["--matryoshka-dims", "8,32,4", "--model", model], "--matryoshka-dims: 32 is larger than the model's embedding dimension 24")] {
+            assertUsageError(try run(["--output", out] + args), message)
+        }
+        let config = dir.appendingPathComponent("hp.json")
+        for (json, key) in [(#"{"loss": "gist"}"#, "loss"), (#"{"loss": "matryoshka"}"#, "matryoshka_dims"),
+                            (#"{"loss": "matryoshka", "matryoshka_dims": [8], "matryoshka_weights": [1, 2]}"#, "matryoshka_weights")] {
+            try Data(json.utf8).write(to: config)
+            assertUsageError(try run(["--config", config.path, "--output", out]), "\(config.path): field '\(key)'")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+
+    /// A Matryoshka run trains, names its loss, and its model records the widths (largest first).
+    func testMatryoshkaRunRecordsItsDimsInTheModel() throws {
+        let out = dir.appendingPathComponent("out")
+        let pairs = dir.appendingPathComponent("eval.jsonl")
+        try Data((0..<6).map { #"{"anchor": "question number \#($0)", "positive": "reply number \#($0)"}"# }.joined(separator: "\n").utf8).write(to: pairs)
+        let r = try run(try small() + ["--output", out.path, "--loss", "matryoshka", "--matryoshka-dims", "4,16,8",
+                                       "--matryoshka-weights", "0.5,1,1", "--eval", pairs.path])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("MatryoshkaLoss(MultipleNegativesRankingLoss(scale 20.0), dims 4,16,8, weights 0.5,1,1)"), r.output)
+        let url = out.appendingPathComponent("model/config_sentence_transformers.json")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any]
+        XCTAssertEqual(json?["matryoshka_dims"] as? [Int], [16, 8, 4])
+        // --eval scores every width, largest first, named as sentence-transformers' dim_<d>_ evaluators; a panel each.
+        let rows = try EvalLog.read(out.appendingPathComponent("eval.csv")).filter(\.primary)
+        XCTAssertEqual(rows.map(\.metric), ["dim_16_cosine_mrr@10", "dim_8_cosine_mrr@10", "dim_4_cosine_mrr@10"])
+        let svg = try String(contentsOf: out.appendingPathComponent("loss.svg"), encoding: .utf8)
+        for d in [16, 8, 4] { XCTAssertTrue(svg.contains(">evaluation, \(d) dims<"), "panel for \(d)") }
+        XCTAssertTrue(r.output.contains("best epoch:"), r.output)
+        XCTAssertTrue(r.output.contains("dim_16_cosine_mrr@10"), r.output)
+    }
+
     func testRecordsFileThatIsNotJSONIsNamedWithoutFoundationsText() throws {
         var args = try small()
         let records = dir.appendingPathComponent("records.json")
