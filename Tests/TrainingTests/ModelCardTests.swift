@@ -24,9 +24,15 @@ extension TrainingFlagsTests {
         return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any], message)
     }
 
-    func testSavedModelHasACardThatHuggingFaceHubReads() throws {
+    /// Three scored pairs (--eval) whose correlations are defined.
+    func scoredPairs() throws -> URL {
         let tsv = dir.appendingPathComponent("pairs.tsv")
         try Data("sentence1\tsentence2\tscore\nquestion number 1\treply number 1\t0.9\na cat\ta stock market\t0.1\nquestion number 2\treply number 7\t0.4\n".utf8).write(to: tsv)
+        return tsv
+    }
+
+    func testSavedModelHasACardThatHuggingFaceHubReads() throws {
+        let tsv = try scoredPairs()
         let out = dir.appendingPathComponent("carded")
         let r = try run(try small() + ["--output", out.path, "--eval", tsv.path])
         XCTAssertEqual(r.status, 0, r.output)
@@ -80,8 +86,7 @@ extension TrainingFlagsTests {
 
     /// A Matryoshka run's card names its widths and loss, and model-index holds each width's metrics apart.
     func testMatryoshkaModelCardNamesItsWidths() throws {
-        let tsv = dir.appendingPathComponent("pairs.tsv")
-        try Data("sentence1\tsentence2\tscore\nquestion number 1\treply number 1\t0.9\na cat\ta stock market\t0.1\nquestion number 2\treply number 7\t0.4\n".utf8).write(to: tsv)
+        let tsv = try scoredPairs()
         let out = dir.appendingPathComponent("nested")
         let r = try run(try small() + ["--output", out.path, "--eval", tsv.path, "--loss", "matryoshka", "--matryoshka-dims", "8,24"])
         XCTAssertEqual(r.status, 0, r.output)
