@@ -206,7 +206,7 @@ public final class EncoderTrainer {
         return TensorData(shape: e.shape, values: Array(UnsafeBufferPointer(start: gradients + e.offset, count: e.count)))
     }
 
-    // MARK: state (checkpoints, rollback, a fresh optimizer)
+    // MARK: state (checkpoints and their rollback, a fresh optimizer)
 
     /// A fresh optimizer, as each of the original's `fit` calls built: moments zeroed in place, step 0.
     public func resetOptimizer() {
@@ -228,6 +228,15 @@ public final class EncoderTrainer {
         }
         state.copy(toParameters: encoder.parameters, firstMoments: adamM, secondMoments: adamV)
         optimizerStep = state.optimizerStep
+    }
+
+    /// Lends the parameters, moments and step in place (checkpoints stream from and into them, without a copy).
+    public func withTrainingState<R>(_ body: (inout TrainingStateView) throws -> R) rethrows -> R {
+        let n = parameterCount
+        var view = TrainingStateView(parameters: .init(start: encoder.parameters, count: n), firstMoments: .init(start: adamM, count: n),
+                                     secondMoments: .init(start: adamV, count: n), optimizerStep: optimizerStep)
+        defer { optimizerStep = view.optimizerStep }
+        return try body(&view)
     }
 
     /// Writes the model as a sentence-transformers directory: the one it was read from, with the trained weights.
