@@ -244,7 +244,7 @@ public final class EncoderTrainer {
         guard var out = template else {
             throw InputError(file: url.path, reason: "cannot write a model directory: this encoder was not read from one")
         }
-        out.weights = encoder.namedWeights()
-        try out.write(to: url)
+        out.streamedWeights = encoder.streamedWeights()   // from the parameters: no 4-byte-a-parameter copy
+        try withExtendedLifetime(encoder) { try out.write(to: url) }
     }
 }
