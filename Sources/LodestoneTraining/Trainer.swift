@@ -121,7 +121,9 @@ public final class Trainer {
         try outputs?.claim(["train_logs.txt", "loss.csv", "loss.svg"] + (options.evaluate == nil ? [] : ["eval.csv"]))
     }
 
-    /// Continues from the newest checkpoint. Returns false (and changes nothing) when there is none.
+    /// Continues from the newest checkpoint. Returns false (and changes nothing) when there is none. The arrays
+    /// are read straight into the model's, so a checkpoint found damaged throws with the model overwritten: the
+    /// run must end there (04-training does).
     @discardableResult
     public func resume() throws -> Bool {
         // Straight into the model's arrays on every rank (rank 0 reads, the others receive).
