@@ -208,7 +208,7 @@ public final class EncoderTrainer {
         return TensorData(shape: e.shape, values: Array(UnsafeBufferPointer(start: gradients + e.offset, count: e.count)))
     }
 
-    // MARK: state (checkpoints, rollback, a fresh optimizer)
+    // MARK: state (checkpoints and their rollback, a fresh optimizer)
 
     /// A fresh optimizer, as each of the original's `fit` calls built: moments zeroed in place, step 0.
     public func resetOptimizer() {
@@ -232,13 +232,22 @@ public final class EncoderTrainer {
         optimizerStep = state.optimizerStep
     }
 
+    /// Lends the parameters, moments and step in place (checkpoints stream from and into them, without a copy).
+    public func withTrainingState<R>(_ body: (inout TrainingStateView) throws -> R) rethrows -> R {
+        let n = parameterCount
+        var view = TrainingStateView(parameters: .init(start: encoder.parameters, count: n), firstMoments: .init(start: adamM, count: n),
+                                     secondMoments: .init(start: adamV, count: n), optimizerStep: optimizerStep)
+        defer { optimizerStep = view.optimizerStep }
+        return try body(&view)
+    }
+
     /// Writes the model as a sentence-transformers directory: the one it was read from, with the trained weights.
     public func saveModelDirectory(to url: URL) throws {
         guard var out = template else {
             throw InputError(file: url.path, reason: "cannot write a model directory: this encoder was not read from one")
         }
-        out.weights = encoder.namedWeights()
+        out.streamedWeights = encoder.streamedWeights()   // from the parameters: no 4-byte-a-parameter copy
         if let m = loss as? MatryoshkaLoss { out.matryoshkaDims = m.dims }
-        try out.write(to: url)
+        try withExtendedLifetime(encoder) { try out.write(to: url) }
     }
 }

@@ -12,7 +12,7 @@ public struct MiniBatching: Equatable, Sendable {
     public var maxTexts: Int?
     /// Bytes the whole process may use (nil: no limit, so a batch is one pass unless `maxTexts` splits it).
     public var memoryBudget: Int?
-    /// Bytes the process holds besides the trainer's own buffers (the training loop's rollback copy).
+    /// Bytes the process holds besides the trainer's own buffers (none in 04-training: its rollback target is on disk).
     public var otherBytes: Int
     public init(maxTexts: Int? = nil, memoryBudget: Int? = nil, otherBytes: Int = 0) {
         self.maxTexts = maxTexts; self.memoryBudget = memoryBudget; self.otherBytes = otherBytes

@@ -14,6 +14,9 @@ public struct SentenceTransformerDirectory {
     public var config: EncoderConfig
     /// Tensors under their upstream names; the MLM head (`cls.*`) is dropped on write.
     public var weights: [(String, TensorData)]
+    /// Written instead of `weights` when set: a trainer's weights streamed from its parameter buffer (saving a
+    /// model then needs no copy of it in memory).
+    public var streamedWeights: StreamedTensors?
     public var tokenizer: WordPieceTokenizer
     public var maxSeqLength: Int
     /// How token embeddings become the sentence embedding: pooling, then any Dense and Normalize modules (read;
@@ -128,8 +131,12 @@ public struct SentenceTransformerDirectory {
         try writeJSON(config.isMosaic ? PythonModeling.configForPython(config) : config.raw,
                       dir.appendingPathComponent("config.json"))
         if config.isMosaic { try PythonModeling.write(into: dir) }
-        try SafeTensors.write(withoutPretrainingHead(weights).kept, to: dir.appendingPathComponent("model.safetensors"),
-                              metadata: ["format": "pt"], durable: false)
+        let file = dir.appendingPathComponent("model.safetensors")
+        if let streamedWeights {
+            try SafeTensors.write(streamedWeights.filter { !$0.hasPrefix("cls.") }, to: file, metadata: ["format": "pt"], durable: false)
+        } else {
+            try SafeTensors.write(withoutPretrainingHead(weights).kept, to: file, metadata: ["format": "pt"], durable: false)
+        }
         try AtomicFile.write(Data((tokenizer.vocabulary.tokens.joined(separator: "\n") + "\n").utf8),
                              to: dir.appendingPathComponent("vocab.txt"), durable: false)
         let special: [String: Any] = ["unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]",

@@ -139,12 +139,21 @@ public enum SafeTensors {
     /// memory); `durable` fsyncs the file and its directory.
     public static func write(_ tensors: [(String, TensorData)], to url: URL, metadata: [String: String]? = nil,
                              durable: Bool = true) throws {
+        try write(StreamedTensors(entries: tensors.map { ($0.0, $0.1.shape) }) { i, sink in
+            try tensors[i].1.values.withUnsafeBytes { try sink.write($0) }   // x86-64 and arm64 are little-endian
+        }, to: url, metadata: metadata, durable: durable)
+    }
+
+    /// Writes tensors whose floats `tensors.write` hands over one by one (from a model's own parameter buffer).
+    public static func write(_ tensors: StreamedTensors, to url: URL, metadata: [String: String]? = nil,
+                             durable: Bool = true) throws {
         var header: [String: Any] = [:]
         if let metadata { header["__metadata__"] = metadata }
         var offset = 0
-        for (name, t) in tensors {
-            header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.count]] as [String: Any]
-            offset += 4 * t.count
+        for (name, shape) in tensors.entries {
+            let count = shape.reduce(1, *)
+            header[name] = ["dtype": "F32", "shape": shape, "data_offsets": [offset, offset + 4 * count]] as [String: Any]
+            offset += 4 * count
         }
         var headerData = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while (8 + headerData.count) % 8 != 0 { headerData.append(0x20) }
@@ -152,9 +161,24 @@ public enum SafeTensors {
             var length = UInt64(headerData.count).littleEndian
             try withUnsafeBytes(of: &length) { try sink.write($0) }
             try sink.write(headerData)
-            for (_, t) in tensors where t.count > 0 {
-                try t.values.withUnsafeBytes { try sink.write($0) }   // x86-64 and arm64 are little-endian
-            }
+            for (i, entry) in tensors.entries.enumerated() where entry.shape.reduce(1, *) > 0 { try tensors.write(i, sink) }
         }
+    }
+}
+
+/// Float32 tensors by name and shape, with a way to write tensor `i`'s little-endian bytes: a model's weights
+/// written without first copying them out of its parameter buffer.
+public struct StreamedTensors {
+    public var entries: [(name: String, shape: [Int])]
+    public var write: (Int, FileSink) throws -> Void
+    public init(entries: [(name: String, shape: [Int])], write: @escaping (Int, FileSink) throws -> Void) {
+        self.entries = entries; self.write = write
+    }
+
+    /// The entries whose name passes `keep`, writing as before.
+    public func filter(_ keep: (String) -> Bool) -> StreamedTensors {
+        let kept = entries.indices.filter { keep(entries[$0].name) }
+        let write = self.write
+        return StreamedTensors(entries: kept.map { entries[$0] }) { i, sink in try write(kept[i], sink) }
     }
 }

@@ -80,6 +80,15 @@ public final class SentenceEncoder {
     }
 
     /// Every parameter under its upstream name (MosaicBERT with the `bert.` prefix), in state-dict order.
+    /// The parameters under their upstream names, written straight from the parameter buffer (no copy); the
+    /// encoder must outlive the write.
+    public func streamedWeights() -> StreamedTensors {
+        let entries = layout.entries
+        return StreamedTensors(entries: entries.map { ($0.name, $0.shape) }) { [parameters] i, sink in
+            try sink.write(UnsafeRawBufferPointer(UnsafeBufferPointer(start: parameters + entries[i].offset, count: entries[i].count)))
+        }
+    }
+
     public func namedWeights() -> [(String, TensorData)] {
         layout.entries.map { e in
             (e.name, TensorData(shape: e.shape, values: Array(UnsafeBufferPointer(start: parameters + e.offset, count: e.count))))

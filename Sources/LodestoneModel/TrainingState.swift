@@ -59,6 +59,43 @@ public struct ModelTrainingState: Equatable, Sendable {
     }
 }
 
+/// The trainable state where the model keeps it: its three arrays and AdamW's step, lent for the length of a
+/// `withTrainingState` call. Checkpoints and rollbacks stream through it, so no copy of the model is ever held.
+public struct TrainingStateView {
+    public let parameters: UnsafeMutableBufferPointer<Float>
+    public let firstMoments: UnsafeMutableBufferPointer<Float>
+    public let secondMoments: UnsafeMutableBufferPointer<Float>
+    public var optimizerStep: Int
+
+    public init(parameters: UnsafeMutableBufferPointer<Float>, firstMoments: UnsafeMutableBufferPointer<Float>,
+                secondMoments: UnsafeMutableBufferPointer<Float>, optimizerStep: Int) {
+        precondition(firstMoments.count == parameters.count && secondMoments.count == parameters.count, "arrays of one length")
+        self.parameters = parameters; self.firstMoments = firstMoments
+        self.secondMoments = secondMoments; self.optimizerStep = optimizerStep
+    }
+
+    public var count: Int { parameters.count }
+    /// The arrays in `model.bin`'s order.
+    public var arrays: [UnsafeMutableBufferPointer<Float>] { [parameters, firstMoments, secondMoments] }
+}
+
+extension ModelTrainingState {
+    /// This state's arrays as a view (for code written against views); changes through it are this state's.
+    public mutating func withView<R>(_ body: (inout TrainingStateView) throws -> R) rethrows -> R {
+        var step = optimizerStep
+        defer { optimizerStep = step }
+        return try parameters.withUnsafeMutableBufferPointer { p in
+            try firstMoments.withUnsafeMutableBufferPointer { m in
+                try secondMoments.withUnsafeMutableBufferPointer { v in
+                    var view = TrainingStateView(parameters: p, firstMoments: m, secondMoments: v, optimizerStep: step)
+                    defer { step = view.optimizerStep }
+                    return try body(&view)
+                }
+            }
+        }
+    }
+}
+
 /// Dropout probabilities while training: `hidden` after the embeddings' LayerNorm, the attention output
 /// projection and the feed-forward block (config.json's hidden_dropout_prob), `attention` on the attention
 /// probabilities (attention_probs_dropout_prob). Inference never drops.

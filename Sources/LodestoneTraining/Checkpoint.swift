@@ -53,16 +53,17 @@ public final class Checkpointer {
 
     public var location: String { "\(store)/\(prefix)" }
 
-    public func save(_ state: CheckpointState, model: ModelTrainingState) throws {
+    /// Writes `model` (streamed from where the model keeps it) and `state`, then moves LATEST to them.
+    public func save(_ state: CheckpointState, model: TrainingStateView) throws {
         var state = state
         sequence += 1
         let name = String(format: "ckpt-%06d", sequence)
-        state.weightsChecksum = Self.checksum([model.parameters, model.firstMoments, model.secondMoments])
+        let arrays = model.arrays.map(UnsafeBufferPointer.init)
+        state.weightsChecksum = Self.checksum(arrays)
         state.optimizerStep = model.optimizerStep
-        state.parameterCount = model.parameters.count
-        let arrays = [model.parameters, model.firstMoments, model.secondMoments]
-        try store.write(key: prefix + name + "/model.bin", expectedSize: Int64(arrays.reduce(0) { $0 + $1.count * 4 })) { writer in
-            for array in arrays { try array.withUnsafeBytes { try writer.write($0) } }
+        state.parameterCount = model.count
+        try store.write(key: prefix + name + "/model.bin", expectedSize: Int64(3 * model.count * 4)) { writer in
+            for array in arrays { try writer.write(UnsafeRawBufferPointer(array)) }
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -153,28 +154,40 @@ public final class Checkpointer {
         if h != state.weightsChecksum { throw TrainingError.checkpoint(path: where_, reason: "checksum mismatch: the file is damaged") }
     }
 
-    /// Reads the newest whole checkpoint, its arrays into `model` (reusing its buffers); nil when there is none.
-    public func loadLatest(into model: inout ModelTrainingState) throws -> CheckpointState? {
+    /// Reads the newest whole checkpoint, its arrays straight into `model`'s (which must hold as many
+    /// parameters); nil when there is none. A damaged file throws after overwriting them.
+    public func loadLatest(into model: inout TrainingStateView) throws -> CheckpointState? {
         guard let (name, state) = try latestState() else { return nil }
+        try checkCount(state, model: model.count)
+        try loadArrays(name, state: state, into: &model)
+        return state
+    }
+
+    /// Refuses a checkpoint of another model size before any of its bytes is read.
+    func checkCount(_ state: CheckpointState, model count: Int) throws {
+        guard state.parameterCount == count else {
+            throw TrainingError.checkpoint(path: location, reason: "holds \(state.parameterCount) parameters, the model has \(count)")
+        }
+    }
+
+    /// `name/model.bin` into `model`'s arrays, checked against the size and checksum `state` promises.
+    func loadArrays(_ name: String, state: CheckpointState, into model: inout TrainingStateView) throws {
         let where_ = location + name + "/model.bin"
         let n = state.parameterCount
-        if model.count != n { model = ModelTrainingState(count: n) }
         let reader = try store.openReader(key: prefix + name + "/model.bin")
         defer { reader.close() }
-        func fill(_ array: inout [Float], _ i: Int) throws {
-            let got = try array.withUnsafeMutableBytes { try Self.readFully(reader, into: $0) }
+        for (i, array) in model.arrays.enumerated() {
+            let got = try Self.readFully(reader, into: UnsafeMutableRawBufferPointer(array))
             if got != n * 4 { throw TrainingError.checkpoint(path: where_, reason: "truncated at byte \(i * n * 4 + got) of \(3 * n * 4)") }
         }
-        try fill(&model.parameters, 0); try fill(&model.firstMoments, 1); try fill(&model.secondMoments, 2)
         var probe = [UInt8](repeating: 0, count: 1)
         if try probe.withUnsafeMutableBytes({ try reader.read(into: $0) }) != 0 {
             throw TrainingError.checkpoint(path: where_, reason: "longer than the \(3 * n * 4) bytes state.json promises")
         }
-        if Self.checksum([model.parameters, model.firstMoments, model.secondMoments]) != state.weightsChecksum {
+        if Self.checksum(model.arrays.map(UnsafeBufferPointer.init)) != state.weightsChecksum {
             throw TrainingError.checkpoint(path: where_, reason: "checksum mismatch: the file is damaged")
         }
         model.optimizerStep = state.optimizerStep
-        return state
     }
 
     private static func readFully(_ reader: ByteReader, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
@@ -191,15 +204,16 @@ public final class Checkpointer {
     static let checksumSeed: UInt64 = 0xCBF2_9CE4_8422_2325
     static let checksumPrime: UInt64 = 0x100_0000_01B3
 
-    static func checksum(_ arrays: [[Float]]) -> UInt64 {
+    static func checksum(_ arrays: [UnsafeBufferPointer<Float>]) -> UInt64 {
         var h = checksumSeed
         for array in arrays {
-            array.withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: UInt32.self) { words in
-                    for w in words { h = (h ^ UInt64(w)) &* checksumPrime }
-                }
+            UnsafeRawBufferPointer(array).withMemoryRebound(to: UInt32.self) { words in
+                for w in words { h = (h ^ UInt64(w)) &* checksumPrime }
             }
         }
         return h
     }
+
+    /// The checksum of a model's state where it lies (what `save` would record).
+    public static func checksum(_ model: TrainingStateView) -> UInt64 { checksum(model.arrays.map(UnsafeBufferPointer.init)) }
 }

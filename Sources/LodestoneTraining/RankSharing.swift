@@ -16,10 +16,13 @@ extension Collective {
         return Data(bytes)
     }
 
-    /// Rank `root`'s floats into every rank's array, which already holds as many.
-    func share(_ floats: inout [Float], root: Int = 0) throws {
-        guard size > 1, !floats.isEmpty else { return }
-        try floats.withUnsafeMutableBytes { try broadcast($0.baseAddress!, count: $0.count, root: root) }
+    /// Rank `root`'s trainable state into every rank's (the arrays in place, and the optimizer step).
+    func share(_ model: inout TrainingStateView, root: Int = 0) throws {
+        guard size > 1 else { return }
+        for array in model.arrays where !array.isEmpty { try broadcast(array.baseAddress!, count: array.count * 4, root: root) }
+        var step = Int64(model.optimizerStep)
+        try broadcast(&step, count: 8, root: root)
+        model.optimizerStep = Int(step)
     }
 }
 
@@ -31,19 +34,20 @@ extension Checkpointer {
         return json.isEmpty ? nil : try JSONDecoder().decode(CheckpointState.self, from: json)
     }
 
-    /// `loadLatest(into:)` of rank 0's checkpointer, on every rank: the state and all three arrays.
-    static func sharedLoadLatest(_ checkpointer: Checkpointer?, into model: inout ModelTrainingState,
+    /// `loadLatest(into:)` of rank 0's checkpointer, on every rank: the state, and all three arrays straight into
+    /// each rank's model. Every rank checks the size from the shared JSON, so a mismatch stops them all alike.
+    static func sharedLoadLatest(_ checkpointer: Checkpointer?, into model: inout TrainingStateView,
                                  collective: Collective) throws -> CheckpointState? {
         guard collective.size > 1 else { return try checkpointer?.loadLatest(into: &model) }
-        let rootState = collective.isRoot ? try checkpointer?.loadLatest(into: &model) : nil
-        let json = try collective.share(rootState.map { try JSONEncoder().encode($0) } ?? Data())
+        let latest = collective.isRoot ? try checkpointer?.latestState() : nil
+        let json = try collective.share(latest.map { try JSONEncoder().encode($0.state) } ?? Data())
         guard !json.isEmpty else { return nil }
         let state = try JSONDecoder().decode(CheckpointState.self, from: json)
-        if model.count != state.parameterCount { model = ModelTrainingState(count: state.parameterCount) }
-        try collective.share(&model.parameters)
-        try collective.share(&model.firstMoments)
-        try collective.share(&model.secondMoments)
-        model.optimizerStep = state.optimizerStep
+        guard state.parameterCount == model.count else {
+            throw TrainingError.checkpoint(path: checkpointer?.location ?? "of rank 0", reason: "holds \(state.parameterCount) parameters, the model has \(model.count)")
+        }
+        if let checkpointer, let latest { try checkpointer.loadArrays(latest.name, state: latest.state, into: &model) }
+        try collective.share(&model)
         return state
     }
 }

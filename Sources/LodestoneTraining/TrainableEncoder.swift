@@ -19,6 +19,9 @@ public protocol TrainableEncoder: AnyObject {
     func exportState(into state: inout ModelTrainingState)
     /// Puts back a state `exportState` produced (or a checkpoint held).
     func importState(_ state: ModelTrainingState) throws
+    /// Lends the state in place for `body` to read or overwrite: checkpoints are written from it and rollbacks
+    /// read into it, so the trainer holds no copy of the model.
+    func withTrainingState<R>(_ body: (inout TrainingStateView) throws -> R) throws -> R
     /// Writes the model as a sentence-transformers directory (as 03 writes it) to `directory`, atomically:
     /// a reader sees the previous directory or the new one, never half of one.
     func saveModelDirectory(to directory: URL) throws
@@ -35,7 +38,15 @@ extension TrainableEncoder {
 
     public func planMemory(budget: Int?, maxTexts: Int?, otherBytes: Int, pairs: Int, columns: Int, tokensPerText: Int) -> MemoryPlan? { nil }
 
-    /// A copy of the whole trainable state (allocates; the trainer reuses one buffer instead).
+    /// Through a copy (export, then import back): for small models that keep their state elsewhere than flat buffers.
+    public func withTrainingState<R>(_ body: (inout TrainingStateView) throws -> R) throws -> R {
+        var state = trainingState()
+        let result = try state.withView(body)
+        try importState(state)
+        return result
+    }
+
+    /// A copy of the whole trainable state (allocates: tests and small models only).
     public func trainingState() -> ModelTrainingState {
         var state = ModelTrainingState()
         exportState(into: &state)

@@ -63,8 +63,8 @@ public final class Trainer {
     public private(set) var options: TrainerOptions
     private var config: TrainingConfig { options.config }
     private var lossAverage = MovingAverage(window: 100)
-    /// The last checkpoint's state: the rollback target, one buffer reused for every checkpoint.
-    private var lastGood: ModelTrainingState
+    /// The rollback target (the last checkpoint, or the start), on disk: no copy of the model in memory.
+    private let rollback: RollbackPoint
     private var trainLog: TrainLog?
     private var lossLog: LossLog?
     private var evalLog: EvalLog?
@@ -78,15 +78,13 @@ public final class Trainer {
     private var pairsThisRun = 0
     private var stepsThisRun = 0
 
-    /// Bytes of the rollback copy the loop keeps (parameters and both moments).
-    public static func rollbackBytes(parameterCount: Int) -> Int { 4 * 3 * parameterCount }
-
     /// Has `model` plan its steps within the run's memory budget (for the largest batch the run can take:
-    /// `batch_size` rows of three texts at the token cap); throws when one text alone would not fit.
+    /// `batch_size` rows of three texts at the token cap); throws when one text alone would not fit. The loop
+    /// itself holds no model-sized buffer (rollbacks read the target back from disk), so nothing is added.
     public static func planMemory(_ model: TrainableEncoder, config: TrainingConfig, maxTokens: Int?) throws -> MemoryPlan? {
         let tokens = min(config.maxSeqLength, maxTokens ?? .max)
         guard let plan = model.planMemory(budget: config.memoryBudgetBytes, maxTexts: config.miniBatchSize,
-                                          otherBytes: rollbackBytes(parameterCount: model.parameterCount),
+                                          otherBytes: 0,
                                           pairs: config.batchSize, columns: 3, tokensPerText: tokens) else { return nil }
         if !plan.fits, let budget = plan.budget, plan.fixedBytes + plan.oneTextBytes <= budget {
             // One text would fit: the batch's own buffers (embeddings and the B×B score matrix) are what do not,
@@ -112,7 +110,7 @@ public final class Trainer {
         self.model = model; self.tokenizer = tokenizer; self.sampler = sampler
         self.checkpointer = checkpointer; self.options = options; self.interrupts = interrupts
         printer = ProgressPrinter(interval: options.progressInterval)
-        lastGood = model.trainingState()
+        rollback = RollbackPoint(checkpointer: checkpointer, collective: options.collective, scratchDirectory: options.outputDirectory)
         memoryPlan = try Trainer.planMemory(model, config: options.config, maxTokens: options.maxTokens)
         if options.isWriter {
             try Directory.create(options.outputDirectory)
@@ -127,17 +125,19 @@ public final class Trainer {
         try outputs?.claim(["train_logs.txt", "loss.csv", "loss.svg"] + (options.evaluate == nil ? [] : ["eval.csv"]))
     }
 
-    /// Continues from the newest checkpoint. Returns false (and changes nothing) when there is none.
+    /// Continues from the newest checkpoint. Returns false (and changes nothing) when there is none. The arrays
+    /// are read straight into the model's, so a checkpoint found damaged throws with the model overwritten: the
+    /// run must end there (04-training does).
     @discardableResult
     public func resume() throws -> Bool {
-        guard let state = try Checkpointer.sharedLoadLatest(checkpointer, into: &lastGood, collective: options.collective) else { return false }
-        guard state.parameterCount == model.parameterCount else {
-            throw TrainingError.checkpoint(path: checkpointer?.location ?? "of rank 0", reason: "holds \(state.parameterCount) parameters, the model has \(model.parameterCount)")
-        }
+        // Straight into the model's arrays on every rank (rank 0 reads, the others receive).
+        let collective = options.collective
+        guard let state = try model.withTrainingState({ try Checkpointer.sharedLoadLatest(checkpointer, into: &$0, collective: collective) })
+        else { return false }
+        rollback.resumed()
         if state.config != config {
             note("note: hyperparameters differ from the checkpoint's; continuing with the ones given now")
         }
-        try model.importState(lastGood)
         try sampler.restore(state.sampler)
         progress = state.progress
         lossAverage = state.lossAverage
@@ -164,8 +164,9 @@ public final class Trainer {
             if lossLog == nil { lossLog = try LossLog(url: lossCSVURL, keepThrough: nil) }
             if options.evaluate != nil, evalLog == nil { evalLog = try EvalLog(url: evalCSVURL, keepThrough: nil) }
         }
-        try RankStart(stateChecksum: Checkpointer.checksum([lastGood.parameters, lastGood.firstMoments, lastGood.secondMoments]),
+        try RankStart(stateChecksum: try model.withTrainingState { Checkpointer.checksum($0) },
                       config: config, files: sampler.files, sampler: sampler.state).checkAgainstRoot(options.collective)
+        try rollback.begin(model)
         runStart = Date(); pairsThisRun = 0; stepsThisRun = 0
         watchdog.start(hardTimeout: 3 * config.stallTimeout)
         defer { watchdog.stop(); try? lossLog?.flush(); printer.finishLine(); try? writePlot() }
@@ -192,7 +193,7 @@ public final class Trainer {
                 try finishEpoch(succeeded: true)
             case .failed(let reason):
                 note("epoch failed (cycle \(progress.cycle), chunk \(progress.chunk), epoch \(progress.epoch)): \(reason); parameters rolled back to the last checkpoint")
-                try model.importState(lastGood)
+                try rollback.restore(model)
                 progress.failedEpochs += 1
                 try finishEpoch(succeeded: false)
                 if interrupts.stopRequested { return .interrupted }
@@ -316,8 +317,6 @@ public final class Trainer {
         try trainLog?.append(line)
     }
 
-    /// Saves everything needed to continue exactly from here; this state becomes the rollback target.
-    /// `modelChanged` false: the model was just rolled back to `lastGood`, so there is nothing to copy.
     /// Scores the epoch's model on every --eval set; rows carry the epoch's last step, so a resume keeps them
     /// exactly when it keeps the epoch.
     private func evaluateEpoch() throws {
@@ -343,15 +342,17 @@ public final class Trainer {
         watchdog.beat()
     }
 
+    /// Saves everything needed to continue exactly from here; this state becomes the rollback target. The writer
+    /// alone saves it, streaming the model's own arrays. `modelChanged` false: the model was just rolled back.
     private func checkpoint(modelChanged: Bool = true) throws {
-        // Every rank keeps the rollback target; the writer alone saves it.
-        if modelChanged { model.exportState(into: &lastGood) }
-        guard options.isWriter, let checkpointer, let lossLog else { return }
-        try lossLog.flush(durable: true)
-        try evalLog?.flush(durable: true)
-        try checkpointer.save(CheckpointState(progress: progress, sampler: sampler.state, lossAverage: lossAverage,
-                                              config: config, parameterCount: model.parameterCount,
-                                              optimizerStep: lastGood.optimizerStep, weightsChecksum: 0), model: lastGood)
+        if options.isWriter, let checkpointer, let lossLog {
+            try lossLog.flush(durable: true)
+            try evalLog?.flush(durable: true)
+            let state = CheckpointState(progress: progress, sampler: sampler.state, lossAverage: lossAverage, config: config,
+                                        parameterCount: model.parameterCount, optimizerStep: 0, weightsChecksum: 0)
+            try model.withTrainingState { try checkpointer.save(state, model: $0) }
+        }
+        try rollback.checkpointed(model, changed: modelChanged)
     }
 
     /// Writes `model/` (atomically and durably: staged beside it, then swapped in).

@@ -47,6 +47,30 @@ final class ModelDirectoryTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("2_Normalize").path, isDirectory: &isDir) && isDir.boolValue)
     }
 
+    /// A trainer saves its model streamed from the parameter buffer (no copy): the same file, byte for byte, as
+    /// writing copies of the tensors, and the MLM head still left out.
+    func testStreamedWeightsWriteTheBytesOfCopiedOnes() throws {
+        let root = try temporaryDirectory("stream"); defer { try? FileManager.default.removeItem(at: root) }
+        let config = EncoderConfig(mosaic: true, hidden: 8, layers: 1, heads: 2, intermediate: 16, vocabSize: 64)
+        let encoder = SentenceEncoder(config: config, randomSeed: 3)
+        var copied = try makeDirectory()
+        copied.weights = encoder.namedWeights() + [("cls.predictions.bias", TensorData(shape: [2], values: [9, 9]))]
+        try copied.write(to: root.appendingPathComponent("copied"))
+        var streamed = try makeDirectory()
+        streamed.weights = []
+        let head = StreamedTensors(entries: [("cls.predictions.bias", [2])]) { _, _ in XCTFail("the MLM head is not written") }
+        let weights = encoder.streamedWeights()
+        streamed.streamedWeights = StreamedTensors(entries: weights.entries + head.entries) { i, sink in
+            try (i < weights.entries.count ? weights.write(i, sink) : head.write(i, sink))
+        }
+        try streamed.write(to: root.appendingPathComponent("streamed"))
+        let a = try Data(contentsOf: root.appendingPathComponent("copied/model.safetensors"))
+        let b = try Data(contentsOf: root.appendingPathComponent("streamed/model.safetensors"))
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(try SentenceTransformerDirectory.read(root.appendingPathComponent("streamed")).weights.count,
+                       encoder.layout.entries.count)
+    }
+
     func testConfigMissingAFieldNamesFileAndField() throws {
         let root = try temporaryDirectory("stdir"); defer { try? FileManager.default.removeItem(at: root) }
         let out = root.appendingPathComponent("model")

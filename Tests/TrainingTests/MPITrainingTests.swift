@@ -161,6 +161,25 @@ final class MPITrainingTests: XCTestCase {
         XCTAssertEqual(text(output("s") + "/train_logs.txt")?.split(separator: "\n").count, 2)
     }
 
+    /// Non-finite steps on every rank: rank 0 alone reads the rollback target (the start before any checkpoint,
+    /// then the last checkpoint) and sends it to rank 1; both go on training from it as one process does.
+    func testNaNStepsRollEveryRankBackToRankZerosState() throws {
+        let common = try common() + ["--chunks", "4", "--steps-per-epoch", "2"]
+        let faults = ["LODESTONE_FAULTS": "nan@2,nan@6"]   // chunk 0 (no checkpoint yet) and chunk 2 fail
+        let one = try train(ranks: 0, common + ["--output", output("one")], env: faults)
+        XCTAssertEqual(one.status, 0, one.output)
+        let two = try train(ranks: 2, common + ["--output", output("two")], env: faults)
+        XCTAssertEqual(two.status, 0, two.output)
+        XCTAssertEqual(text(output("two") + "/train_logs.txt"), """
+            Failed on Cycle 0, Chunk 0, Epoch 0: 0 Steps Completed in Total
+            Succeeded on Cycle 0, Chunk 1, Epoch 0: 2 Steps Completed in Total
+            Failed on Cycle 0, Chunk 2, Epoch 0: 2 Steps Completed in Total
+            Succeeded on Cycle 0, Chunk 3, Epoch 0: 4 Steps Completed in Total
+
+            """)
+        try assertSameTraining(output("one"), output("two"))
+    }
+
     /// Hosts with other flags (or another model, or other data) would train apart: the rank that differs says
     /// what, and the job ends before any step.
     func testRanksStartingDifferentlyEndTheJob() throws {
