@@ -25,8 +25,6 @@ public struct SentenceTransformerDirectory {
     public var prompts = SentencePrompts()
     /// What `write` puts in README.md with the model's own facts (nil: no README.md is written).
     public var card: ModelCard?
-    /// The model's name in its card (the output directory's name when nil).
-    public var cardName: String?
     /// The widths a Matryoshka loss trained (`matryoshka_dims` in config_sentence_transformers.json, a field
     /// sentence-transformers ignores): prefixes of the embedding usable on their own. nil: not trained so.
     public var matryoshkaDims: [Int]?
@@ -120,7 +118,7 @@ public struct SentenceTransformerDirectory {
         try Directory.writeAtomically(to: directory, mayReplace: Self.isReplaceable) { staging in
             try writeFiles(into: staging)
             if let card {
-                let name = cardName ?? directory.standardizedFileURL.lastPathComponent
+                let name = directory.standardizedFileURL.lastPathComponent   // the card names the model by its directory
                 try AtomicFile.write(Data(card.markdown(for: self, name: name).utf8), to: staging.appendingPathComponent("README.md"), durable: false)
             }
         }
