@@ -128,6 +128,7 @@ seed("evaluation", "beir", "\0".join([corpus, queries, qrels]))
 vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "magnet", "##s", "work", "how", "do", ",", ".", "é", "##ing"]
 text = "How do MAGNETS work, [SEP] the magneting é 日本 naïve."
 seed("tokenizer", "vocab", "\n".join(vocab) + "\n\0" + text)
+seed("tokenizer", "vocab-crlf", "\r\n".join(vocab) + "\r\n\0" + text)
 tokenizer_json = {"version": "1.0", "added_tokens": [{"id": 0, "content": "[PAD]", "special": True}],
                   "normalizer": {"type": "BertNormalizer", "lowercase": True, "strip_accents": None},
                   "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",

@@ -42,16 +42,39 @@ public struct TorchTensorRef: Sendable {
     public let strides: [Int]
 }
 
-final class PickleList { var items: [PickleValue] = [] }
-final class PickleDict { var keys: [PickleValue] = []; var values: [PickleValue] = [] }
+/// A list or dict under construction. `depth` is its nesting depth; `frozen` is set once it sits inside another
+/// container, after which APPEND/SETITEM through the memo is refused: so a stranger's pickle can build neither a
+/// cycle nor a nest deeper than `PickleMachine.maxDepth` (whose recursive release would overflow the stack).
+class PickleContainer { var depth = 1; var frozen = false }
+final class PickleList: PickleContainer { var items: [PickleValue] = [] }
+final class PickleDict: PickleContainer { var keys: [PickleValue] = []; var values: [PickleValue] = [] }
 
 indirect enum PickleValue {
     case none, bool(Bool), int(Int), float(Double), string(String), bytes([UInt8])
-    case tuple([PickleValue]), list(PickleList), dict(PickleDict)
+    case tuple([PickleValue], depth: Int), list(PickleList), dict(PickleDict)
     case global(String), storage(TorchStorageRef), tensor(TorchTensorRef)
+
+    /// Containers nested inside this value, itself included (0 for a scalar).
+    var depth: Int {
+        switch self {
+        case let .tuple(_, depth): return depth
+        case let .list(l): return l.depth
+        case let .dict(d): return d.depth
+        default: return 0
+        }
+    }
+    var container: PickleContainer? {
+        switch self {
+        case let .list(l): return l
+        case let .dict(d): return d
+        default: return nil
+        }
+    }
 }
 
 struct PickleMachine {
+    /// Deepest nest of tuples, lists and dicts accepted; a state dict needs 4.
+    static let maxDepth = 100
     static let allowedGlobals: Set<String> = [
         "collections.OrderedDict", "torch._utils._rebuild_tensor_v2",
         "torch.FloatStorage", "torch.HalfStorage", "torch.BFloat16Storage",
@@ -98,7 +121,7 @@ struct PickleMachine {
             case 0x28: marks.append(stack.count)                                      // MARK
             case 0x7D: stack.append(.dict(PickleDict()))                              // EMPTY_DICT
             case 0x5D: stack.append(.list(PickleList()))                              // EMPTY_LIST
-            case 0x29: stack.append(.tuple([]))                                       // EMPTY_TUPLE
+            case 0x29: stack.append(.tuple([], depth: 1))                             // EMPTY_TUPLE
             case 0x4E: stack.append(.none)                                            // NONE
             case 0x88: stack.append(.bool(true))                                      // NEWTRUE
             case 0x89: stack.append(.bool(false))                                     // NEWFALSE
@@ -133,11 +156,11 @@ struct PickleMachine {
                 if op == 0x67 { k = Int(try line(at: at)) ?? -1 } else { let w = op == 0x68 ? 1 : 4; try need(w, at: at); k = uint(w) }
                 guard let v = memo[k] else { throw PickleError.malformed(file: file, offset: at, reason: "memo key \(k) unset") }
                 stack.append(v)
-            case 0x74: stack.append(.tuple(try popMark(at)))                          // TUPLE
-            case 0x85: let a = try pop(at); stack.append(.tuple([a]))                 // TUPLE1
-            case 0x86: let b = try pop(at), a = try pop(at); stack.append(.tuple([a, b]))           // TUPLE2
-            case 0x87: let c = try pop(at), b = try pop(at), a = try pop(at); stack.append(.tuple([a, b, c])) // TUPLE3
-            case 0x6C: let l = PickleList(); l.items = try popMark(at); stack.append(.list(l))      // LIST
+            case 0x74: stack.append(try tuple(try popMark(at), at))                   // TUPLE
+            case 0x85: let a = try pop(at); stack.append(try tuple([a], at))          // TUPLE1
+            case 0x86: let b = try pop(at), a = try pop(at); stack.append(try tuple([a, b], at))     // TUPLE2
+            case 0x87: let c = try pop(at), b = try pop(at), a = try pop(at); stack.append(try tuple([a, b, c], at)) // TUPLE3
+            case 0x6C: let l = PickleList(); try appendItems(.list(l), try popMark(at), at); stack.append(.list(l)) // LIST
             case 0x64: let d = PickleDict(); try setItems(d, try popMark(at), at); stack.append(.dict(d)) // DICT
             case 0x61: let v = try pop(at); try appendItems(try top(at), [v], at)     // APPEND
             case 0x65: let vs = try popMark(at); try appendItems(try top(at), vs, at) // APPENDS
@@ -192,12 +215,34 @@ struct PickleMachine {
         stack.removeSubrange(m...)
         return items
     }
+    /// The depth of a container holding `items`, checked against `maxDepth`; lists and dicts among them are frozen.
+    private func nest(_ items: [PickleValue], into parent: PickleContainer?, _ at: Int) throws -> Int {
+        var depth = parent?.depth ?? 1
+        for item in items {
+            if let child = item.container {
+                guard child !== parent else { throw PickleError.malformed(file: file, offset: at, reason: "a container inside itself") }
+                child.frozen = true
+            }
+            depth = max(depth, item.depth + 1)
+        }
+        guard depth <= PickleMachine.maxDepth else {
+            throw PickleError.malformed(file: file, offset: at, reason: "containers nested deeper than \(PickleMachine.maxDepth)")
+        }
+        return depth
+    }
+    private func tuple(_ items: [PickleValue], _ at: Int) throws -> PickleValue {
+        .tuple(items, depth: try nest(items, into: nil, at))
+    }
     private func appendItems(_ target: PickleValue, _ items: [PickleValue], _ at: Int) throws {
         guard case let .list(l) = target else { throw PickleError.malformed(file: file, offset: at, reason: "APPEND on a non-list") }
+        guard !l.frozen else { throw PickleError.malformed(file: file, offset: at, reason: "APPEND to a list already inside another container") }
+        l.depth = try nest(items, into: l, at)
         l.items += items
     }
     private func setItems(_ d: PickleDict, _ kvs: [PickleValue], _ at: Int) throws {
         guard kvs.count % 2 == 0 else { throw PickleError.malformed(file: file, offset: at, reason: "odd number of dict items") }
+        guard !d.frozen else { throw PickleError.malformed(file: file, offset: at, reason: "SETITEM on a dict already inside another container") }
+        d.depth = try nest(kvs, into: d, at)
         for i in stride(from: 0, to: kvs.count, by: 2) { d.keys.append(kvs[i]); d.values.append(kvs[i + 1]) }
     }
 
@@ -211,7 +256,7 @@ struct PickleMachine {
 
     /// torch's persistent id: ('storage', StorageType, key, location, numel).
     private func persistentLoad(_ pid: PickleValue, _ at: Int) throws -> PickleValue {
-        guard case let .tuple(t) = pid, t.count >= 5, case .string("storage") = t[0],
+        guard case let .tuple(t, _) = pid, t.count >= 5, case .string("storage") = t[0],
               case let .global(typeName) = t[1], case let .string(key) = t[2], case let .int(count) = t[4],
               let type = TorchStorageType(rawValue: String(typeName.dropFirst("torch.".count))) else {
             throw PickleError.malformed(file: file, offset: at, reason: "persistent id is not a torch storage tuple")
@@ -220,7 +265,7 @@ struct PickleMachine {
     }
 
     private func reduce(_ callable: PickleValue, _ args: PickleValue, _ at: Int) throws -> PickleValue {
-        guard case let .global(name) = callable, case let .tuple(a) = args else {
+        guard case let .global(name) = callable, case let .tuple(a, _) = args else {
             throw PickleError.malformed(file: file, offset: at, reason: "REDUCE of a non-global")
         }
         switch name {
@@ -238,7 +283,7 @@ struct PickleMachine {
     }
 
     private func ints(_ v: PickleValue) -> [Int]? {
-        guard case let .tuple(items) = v else { return nil }
+        guard case let .tuple(items, _) = v else { return nil }
         var out: [Int] = []
         for item in items { guard case let .int(i) = item else { return nil }; out.append(i) }
         return out

@@ -62,12 +62,27 @@ public enum TorchCheckpoint {
     static func materialize(_ ref: TorchTensorRef, name: String, archive: ZipArchive, prefix: String) throws -> TensorData {
         let entry = prefix + "data/" + ref.storage.key
         let width = ref.storage.type.byteWidth
-        let count = ref.shape.reduce(1, *)
-        guard ref.shape.allSatisfy({ $0 >= 0 }), ref.offset >= 0 else {
-            throw TorchCheckpointError.malformed(file: archive.path, field: name, reason: "negative size or offset")
+        func refuse(_ reason: String) -> Error { TorchCheckpointError.malformed(file: archive.path, field: name, reason: reason) }
+        guard ref.shape.allSatisfy({ $0 >= 0 }), ref.offset >= 0 else { throw refuse("negative size or offset") }
+        guard ref.strides.allSatisfy({ $0 >= 0 }) else { throw refuse("negative stride in \(ref.strides)") }
+        guard ref.storage.count >= 0, ref.storage.count <= Int.max / width else {
+            throw refuse("storage \(entry) claims \(ref.storage.count) elements")
         }
-        var last = ref.offset
-        for (size, stride) in zip(ref.shape, ref.strides) where size > 0 { last += (size - 1) * stride }
+        // Every number here comes from the file: sizes and the view's last element are multiplied with overflow
+        // checks, and a size-1 dimension's stride (never stepped) is taken as 0, so any stride there is harmless.
+        var count = 1, last = ref.offset
+        let strides = zip(ref.shape, ref.strides).map { $0 == 1 ? 0 : $1 }
+        for (size, stride) in zip(ref.shape, strides) {
+            let (product, overflow) = count.multipliedReportingOverflow(by: size)
+            guard !overflow else { throw refuse("shape \(ref.shape) has more elements than memory holds") }
+            count = product
+            if size > 0 {
+                let (step, stepOverflow) = (size - 1).multipliedReportingOverflow(by: stride)
+                let (sum, sumOverflow) = last.addingReportingOverflow(step)
+                guard !stepOverflow, !sumOverflow else { throw refuse("view (shape \(ref.shape), strides \(ref.strides)) reaches past any storage") }
+                last = sum
+            }
+        }
         return try archive.withContents(of: entry) { raw in
             guard raw.count >= ref.storage.count * width else {
                 throw TorchCheckpointError.malformed(file: archive.path, field: name,
@@ -77,10 +92,11 @@ public enum TorchCheckpoint {
                 throw TorchCheckpointError.malformed(file: archive.path, field: name,
                     reason: "view (offset \(ref.offset), shape \(ref.shape), strides \(ref.strides)) exceeds storage of \(ref.storage.count) elements")
             }
+            guard count == 0 || count <= raw.count / width else { throw refuse("shape \(ref.shape) holds more elements than its storage") }
             var values = [Float](repeating: 0, count: count)
             values.withUnsafeMutableBufferPointer { out in
                 let element = elementReader(ref.storage.type, raw)
-                if isContiguous(ref.shape, ref.strides) {
+                if isContiguous(ref.shape, strides) {
                     for i in 0..<count { out[i] = element(ref.offset + i) }
                 } else {
                     // Walk the index space in row-major order, carrying like an odometer.
@@ -90,9 +106,9 @@ public enum TorchCheckpoint {
                         out[i] = element(source)
                         var d = ref.shape.count - 1
                         while d >= 0 {
-                            index[d] += 1; source += ref.strides[d]
+                            index[d] += 1; source += strides[d]
                             if index[d] < ref.shape[d] { break }
-                            source -= ref.strides[d] * ref.shape[d]; index[d] = 0; d -= 1
+                            source -= strides[d] * ref.shape[d]; index[d] = 0; d -= 1
                         }
                     }
                 }
@@ -101,7 +117,9 @@ public enum TorchCheckpoint {
         }
     }
 
+    /// Whether a view of a non-empty, overflow-checked shape is row-major contiguous.
     static func isContiguous(_ shape: [Int], _ strides: [Int]) -> Bool {
+        if shape.contains(0) { return true }
         var expected = 1
         for d in stride(from: shape.count - 1, through: 0, by: -1) {
             if shape[d] != 1 && strides[d] != expected { return false }

@@ -46,7 +46,12 @@ public final class ZipArchive {
         return Int(data[data.startIndex + o]) | Int(data[data.startIndex + o + 1]) << 8
     }
     private func u32(_ o: Int) throws -> Int { try (u16(o) | u16(o + 2) << 16) }
-    private func u64(_ o: Int) throws -> Int { try (u32(o) | u32(o + 4) << 32) }
+    private func u64(_ o: Int) throws -> Int {
+        let high = try u32(o + 4)
+        // A ZIP64 value past Int.max is past any file this process can map.
+        guard high < 0x8000_0000 else { throw ZipError.malformed(file: path, offset: o, reason: "64-bit value past Int.max") }
+        return try u32(o) | high << 32
+    }
 
     private func readCentralDirectory() throws {
         // The end-of-central-directory record sits in the last 64 KiB + 22 bytes.
@@ -67,6 +72,8 @@ public final class ZipArchive {
             count = try u64(z64 + 32)
             cdOffset = try u64(z64 + 48)
         }
+        // Each central entry takes at least 46 bytes: a larger count is a lie, not a reason to loop.
+        guard count <= n / 46 else { throw ZipError.malformed(file: path, offset: eocd, reason: "\(count) entries cannot fit in \(n) bytes") }
         var p = cdOffset
         for _ in 0..<count {
             guard try u32(p) == 0x0201_4b50 else {
@@ -105,7 +112,8 @@ public final class ZipArchive {
         let h = entry.localHeaderOffset
         guard try u32(h) == 0x0403_4b50 else { throw ZipError.malformed(file: path, offset: h, reason: "bad local header of \(name)") }
         let start = try h + 30 + u16(h + 26) + u16(h + 28)
-        guard start + entry.compressedSize <= data.count else {
+        // Compared without forming start + size, which a stranger's size could overflow.
+        guard start <= data.count, entry.compressedSize <= data.count - start else {
             throw ZipError.malformed(file: path, offset: start, reason: "entry \(name) runs past the end of the file (truncated?)")
         }
         return try data.withUnsafeBytes { raw in
@@ -113,6 +121,12 @@ public final class ZipArchive {
             switch entry.method {
             case 0: return try body(slice)
             case 8:
+                // Deflate expands at most 1032:1, so a larger claimed size is refused before it is allocated.
+                guard entry.size <= entry.compressedSize * 1032 + 1024, entry.size <= Int(UInt32.max),
+                      entry.compressedSize <= Int(UInt32.max) else {
+                    throw ZipError.unsupported(file: path, entry: name,
+                        reason: "deflated entry claims \(entry.size) bytes from \(entry.compressedSize) (more than deflate yields, or past 4 GiB)")
+                }
                 let inflated = try inflate(slice, size: entry.size, name: name)
                 return try inflated.withUnsafeBytes { try body($0) }
             default:

@@ -124,11 +124,15 @@ public struct Vocabulary: Sendable {
         do { data = try Data(contentsOf: url) } catch {
             throw VocabularyError.unreadable(file: url.path, reason: error.localizedDescription)
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw VocabularyError.unreadable(file: url.path, reason: "not UTF-8")
-        }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+        // Split the bytes at LF and drop one CR before it, as Hugging Face tokenizers reads vocab.txt. Not
+        // `String.split(separator: "\n")`: Swift reads CR LF as one Character, so a CRLF file would be one line.
+        var lines: [String] = []
+        for (number, line) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+            let bytes = line.last == 0x0D ? line.dropLast() : line
+            guard let token = String(validating: bytes, as: UTF8.self) else {
+                throw VocabularyError.unreadable(file: url.path, reason: "line \(number + 1) is not UTF-8")
+            }
+            lines.append(token)
         }
         if lines.last == "" { lines.removeLast() }
         try self.init(pairs: lines.enumerated().map { ($0.element, Int32($0.offset)) }, file: url.path)

@@ -12,6 +12,10 @@ public func fuzzTokenizer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         let vocabulary = parts[0].first == UInt8(ascii: "{")
             ? try Vocabulary(tokenizerJSON: scratchFile("tokenizer.json", parts[0]))
             : try Vocabulary(vocabFile: scratchFile("vocab.txt", parts[0]))
+        // vocab.txt is one token per line: a token holding a line feed means a line end was missed (CR LF was).
+        if parts[0].first != UInt8(ascii: "{") {
+            precondition(!vocabulary.tokens.contains { $0.unicodeScalars.contains("\n") }, "a vocab.txt token spans lines")
+        }
         let tokenizer = try WordPieceTokenizer(vocabulary: vocabulary)
         let ids = tokenizer.encode(text, maxLength: 32)
         _ = tokenizer.tokens(of: ids)
