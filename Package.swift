@@ -43,7 +43,7 @@ let package = Package(
                 swiftSettings: fast),
         .target(name: "LodestoneText", dependencies: ["LodestoneBase"], swiftSettings: fast),
         .target(name: "LodestoneTensor", dependencies: ["LodestoneBase", "COpenBLAS"], swiftSettings: fast),
-        .target(name: "LodestoneModel", dependencies: ["LodestoneBase", "LodestoneTensor", "LodestoneText", "CZlib"],
+        .target(name: "LodestoneModel", dependencies: ["LodestoneBase", "LodestoneTensor", "LodestoneText", "CZlib", "COpenBLAS"],
                 exclude: ["README-API.md"], swiftSettings: fast),
         // Data-parallel training across processes: MPI_COMM_WORLD as a LodestoneBase.Collective.
         .target(name: "LodestoneDistributed", dependencies: ["LodestoneBase", "CMPI"], swiftSettings: swiftSettings),

@@ -6,8 +6,10 @@ classes on fixed embeddings, which the Swift `EmbeddingLoss` implementations mus
 Each case: unit-length embeddings (columns of `anchors` rows: anchors, positives, then hard negatives), the
 loss's settings, its value and its gradient with respect to those embeddings. The real classes run —
 MultipleNegativesRankingLoss (symmetric: its directions ("query_to_doc", "doc_to_query") with per-direction
-partitions, what MultipleNegativesSymmetricRankingLoss now is) and MatryoshkaLoss around it — on a stand-in
-model whose forward returns the fixed embeddings, so nothing of the losses is re-derived here.
+partitions, what MultipleNegativesSymmetricRankingLoss now is), MatryoshkaLoss around it, and GISTEmbedLoss
+with a stand-in guide whose embeddings put some in-batch candidates above an anchor's own positive (the false
+negatives GIST drops) — on a stand-in model whose forward returns the fixed embeddings, so nothing of the losses
+is re-derived here. GIST cases also carry the guide's embeddings ("guide", "guide_dim").
 The gradient is taken with respect to the unit embeddings: it includes the component along each embedding that
 the model's final Normalize removes, which the Swift test projects out the same way the pooling backward does.
 Deterministic: fixed seed, one thread, float32.
@@ -22,15 +24,16 @@ import torch
 from torch import nn
 
 try:  # sentence-transformers 6.x's module paths; older releases had them at the top level
-    from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
+    from sentence_transformers.sentence_transformer.losses import (GISTEmbedLoss, MatryoshkaLoss,
+                                                                    MultipleNegativesRankingLoss)
 except ImportError:
-    from sentence_transformers.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
+    from sentence_transformers.losses import GISTEmbedLoss, MatryoshkaLoss, MultipleNegativesRankingLoss
 try:  # 6.3 may merge candidate columns into one forward; the stand-in model answers one column per call
     from sentence_transformers.base.losses import column_merging_disabled
 except ImportError:
     column_merging_disabled = contextlib.nullcontext
 
-ANCHORS, DIM = 5, 16
+ANCHORS, DIM, GUIDE_DIM = 5, 16, 12
 
 
 class FixedEmbeddings(nn.Module):
@@ -68,20 +71,61 @@ def mnrl(model, scale, symmetric):
     return MultipleNegativesRankingLoss(model, scale=scale)
 
 
+def guide_embeddings(columns, seed):
+    """The guide's view of the same rows: its own random space, except that positive 2 and negative 3 look like
+    anchor 0 and anchor 4 like anchor 1 — candidates the guide rates above anchor 0's and 1's own positives."""
+    g = torch.Generator().manual_seed(seed + 7)
+    anchors = torch.randn(ANCHORS, GUIDE_DIM, generator=g)
+    anchors[4] = anchors[1] + 0.05 * torch.randn(GUIDE_DIM, generator=g)
+    out = [anchors]
+    for c in range(1, columns):
+        column = anchors * 0.7 + 0.7 * torch.randn(ANCHORS, GUIDE_DIM, generator=g)
+        column[2 if c == 1 else 3] = anchors[0] + 0.05 * torch.randn(GUIDE_DIM, generator=g)
+        out.append(column)
+    return [nn.functional.normalize(x, dim=-1) for x in out]
+
+
+def gist(model, guide, spec):
+    """GISTEmbedLoss as its constructor builds it, without the constructor's tokenizer checks, which a stand-in
+    model cannot pass (the loss's forward never reaches a tokenizer when the guide need not re-tokenize)."""
+    loss = GISTEmbedLoss.__new__(GISTEmbedLoss)
+    nn.Module.__init__(loss)
+    loss.model, loss.guide, loss.temperature = model, guide, spec["temperature"]
+    loss.similarity_fct = nn.CosineSimilarity(dim=-1)
+    loss.must_retokenize = False
+    loss.margin_strategy, loss.margin = spec["margin_strategy"], spec["margin"]
+    loss.contrast_anchors, loss.contrast_positives = spec["contrast_anchors"], spec["contrast_positives"]
+    loss.gather_across_devices = False
+    loss.cross_entropy_loss = nn.CrossEntropyLoss()
+    return loss
+
+
 def case(name, columns, seed, spec):
     values = [x.clone().requires_grad_() for x in embeddings(columns, seed)]
     model = FixedEmbeddings(values)
+    extra = {}
+    if "gist" in spec:
+        guide_values = guide_embeddings(columns, seed)
+        loss_fn = gist(model, FixedEmbeddings(guide_values), spec["gist"])
+        extra = {"guide_dim": GUIDE_DIM, "guide": [float(f"{float(v):.9g}") for t in guide_values for v in t.reshape(-1)]}
+        with column_merging_disabled():
+            loss = loss_fn([{"column": c} for c in range(columns)], None)
+        return finish(name, spec, columns, values, loss, extra)
     inner = mnrl(model, spec["scale"], spec["symmetric"])
     loss_fn = inner
     if "dims" in spec:
         loss_fn = MatryoshkaLoss(model, inner, spec["dims"], matryoshka_weights=spec.get("weights"))
     with column_merging_disabled():
         loss = loss_fn([{"column": c} for c in range(columns)], None)
+    return finish(name, spec, columns, values, loss, extra)
+
+
+def finish(name, spec, columns, values, loss, extra):
     loss.backward()
     flat = lambda tensors: [float(f"{float(v):.9g}") for t in tensors for v in t.reshape(-1)]  # float32 exactly
     return {"name": name, "loss": spec, "anchors": ANCHORS, "columns": columns, "dim": DIM,
             "embeddings": flat([v.detach() for v in values]), "value": float(loss.item()),
-            "gradient": flat([v.grad for v in values])}
+            "gradient": flat([v.grad for v in values]), **extra}
 
 
 def main():
@@ -97,6 +141,15 @@ def main():
         # Any order, as sentence-transformers takes it (it sorts largest first, weights alongside).
         ("matryoshka-unordered", {"scale": 20.0, "symmetric": False, "dims": [4, 16, 8], "weights": [0.3, 1.0, 2.0]}),
         ("matryoshka-symmetric", {"scale": 10.0, "symmetric": True, "dims": [16, 8, 4], "weights": [1.0, 0.5, 0.25]}),
+        # GISTEmbedLoss: its defaults, margins of both kinds, and each contrast off.
+        ("gist", {"gist": {"temperature": 0.01, "margin_strategy": "absolute", "margin": 0.0,
+                           "contrast_anchors": True, "contrast_positives": True}}),
+        ("gist-absolute-margin", {"gist": {"temperature": 0.05, "margin_strategy": "absolute", "margin": 0.1,
+                                           "contrast_anchors": True, "contrast_positives": True}}),
+        ("gist-relative-margin", {"gist": {"temperature": 0.02, "margin_strategy": "relative", "margin": 0.2,
+                                           "contrast_anchors": True, "contrast_positives": False}}),
+        ("gist-no-anchor-contrast", {"gist": {"temperature": 0.05, "margin_strategy": "absolute", "margin": 0.0,
+                                              "contrast_anchors": False, "contrast_positives": True}}),
     ]
     cases = []
     for columns in (2, 3):

@@ -27,11 +27,15 @@ struct Training: ParsableCommand {
         discussion: """
         Hyperparameters: the original's defaults, then --config FILE.json (snake_case keys: batch_size, \
         max_seq_length, cycles, chunks, epochs, steps_per_epoch, lr, warmup_steps, weight_decay, max_grad_norm, \
-        scale, symmetric_loss, loss, matryoshka_dims, matryoshka_weights, adam_eps, seed, max_steps, stall_timeout, \
-        checkpoint_every, dropout), then the flags below.
+        scale, symmetric_loss, loss, matryoshka_dims, matryoshka_weights, guide_model, gist_temperature, gist_margin, \
+        gist_margin_strategy, adam_eps, seed, max_steps, stall_timeout, checkpoint_every, dropout), then the flags below.
         Loss (--loss): mnrl, the original's MultipleNegativesRankingLoss; matryoshka, sentence-transformers' \
         MatryoshkaLoss around it: MNRL on the first d dimensions (re-normalized) for every d of --matryoshka-dims, \
-        weighted by --matryoshka-weights and summed, every step; the model directory records the dims.
+        weighted by --matryoshka-weights and summed, every step; the model directory records the dims; gist, \
+        sentence-transformers' GISTEmbedLoss: anchors against every positive, other anchor, other positive and hard \
+        negative at cosine / --gist-temperature, where a candidate the --guide-model scores above the anchor's own \
+        positive (less --gist-margin) is dropped as a false negative. The guide embeds each step's texts without \
+        activations (each rank its slice under mpirun) and is never trained.
         Dropout (--dropout): auto trains as sentence-transformers' fit did, in train mode with the model's \
         config.json rates (hidden_dropout_prob after the embeddings, the attention output and the feed-forward \
         block; attention_probs_dropout_prob on the attention probabilities); off trains without; P sets both. \
@@ -121,6 +125,12 @@ struct Training: ParsableCommand {
         // 4. The model and its tokenizer from 03's directory, with MNRL and AdamW around it.
         let (encoder, tokenizer, maxTokens) = try loadModel(hp)
         encoder.collective = collective
+        // GIST's guide: any sentence-transformers directory (its own tokenizer, pooling and max_seq_length).
+        let guide = try hp.guideModel.map { try SentenceModel.load(URL(fileURLWithPath: $0)) }
+        if let guide, let path = hp.guideModel {
+            log.info("guide: \(path), \(guide.encoder.parameterCount) parameters, \(guide.fullDimension) dimensions, \(guide.maxSeqLength) tokens")
+        }
+        encoder.guide = guide
         log.info("model: \(model), \(encoder.parameterCount) parameters, dropout \(encoder.dropout) (--dropout \(hp.dropout))")
         log.info("loss: \(lossSummary(hp))")
         // Each step's passes must fit the memory budget: checked before anything is written.
@@ -160,6 +170,7 @@ struct Training: ParsableCommand {
         options.showProgress = writer
         options.maxTokens = maxTokens
         options.baseModel = model
+        options.guideTokenizer = guide.map { ($0.tokenizer, $0.maxSeqLength) }
         options.crash = { _ in kill(getpid(), SIGKILL) }   // a drill of the real thing: LODESTONE_FAULTS=crash@N
         if !evalSets.isEmpty {
             let scorer = SentenceModel(config: encoder.encoder.config, encoder: encoder.encoder, tokenizer: tokenizer, maxSeqLength: maxTokens)
@@ -232,6 +243,9 @@ struct Training: ParsableCommand {
 
     /// The loss in one line, as sentence-transformers would name it.
     func lossSummary(_ hp: TrainingConfig) -> String {
+        if hp.loss == .gist, let gist = hp.embeddingLoss() as? GISTEmbedLoss {
+            return "GISTEmbedLoss(guide \(hp.guideModel ?? ""), temperature \(gist.temperature), \(gist.marginStrategy.rawValue) margin \(gist.margin))"
+        }
         let mnrl = "MultipleNegativesRankingLoss(scale \(hp.scale)\(hp.symmetricLoss ? ", symmetric" : ""))"
         guard hp.loss == .matryoshka, let dims = hp.matryoshkaDims else { return mnrl }
         let weights = hp.matryoshkaWeights.map { ", weights \($0.map { String(format: "%g", $0) }.joined(separator: ","))" } ?? ""
@@ -245,8 +259,13 @@ struct Training: ParsableCommand {
             value.flatMap(localStorePath).map { OutputGuard.Input(flag, $0) }
         }
         let inputs = [OutputGuard.Input("--model", model), OutputGuard.Input("--records", records)] + stores
-            + eval.map { OutputGuard.Input("--eval", $0) }
+            + eval.map { OutputGuard.Input("--eval", $0) } + [guideModelFlag].compactMap { $0 }
         try OutputGuard.checkDirectory(output, flag: "--output", inputs: inputs, mustNotHold: [.init("--model", model)])
+    }
+
+    /// --guide-model (flag or config file) as an input --output must stay out of.
+    var guideModelFlag: OutputGuard.Input? {
+        (try? hyperparameters.trainingConfig())?.guideModel.map { OutputGuard.Input("--guide-model", $0) }
     }
 
     /// A rerun of a finished run: nothing to train; say so, and where the model is.

@@ -21,12 +21,17 @@ public struct TrainingOverrides: ParsableArguments {
     @Option(parsing: .unconditional, help: "MNRL scale (default 20).") public var scale: Double?
     @Flag(help: "Symmetric MNRL (both directions), all-MiniLM's recipe (default: off, as the original).")
     public var symmetricLoss = false
-    @Option(parsing: .unconditional, help: "Loss: mnrl (default) or matryoshka (MNRL at every width of --matryoshka-dims, summed).")
+    @Option(parsing: .unconditional, help: "Loss: mnrl (default), matryoshka (MNRL at every width of --matryoshka-dims, summed) or gist (GISTEmbedLoss, with --guide-model).")
     public var loss: String?
     @Option(parsing: .unconditional, help: "Matryoshka widths, comma-separated, e.g. 768,512,256,128,64 (each at most the embedding dimension).")
     public var matryoshkaDims: String?
     @Option(parsing: .unconditional, help: "One weight per Matryoshka width, comma-separated (default: all 1).")
     public var matryoshkaWeights: String?
+    @Option(parsing: .unconditional, help: "GIST's guide: a sentence-transformers model directory whose cosines drop in-batch false negatives.")
+    public var guideModel: String?
+    @Option(parsing: .unconditional, help: "GIST's temperature (default 0.01).") public var gistTemperature: Double?
+    @Option(parsing: .unconditional, help: "GIST's margin (default 0).") public var gistMargin: Double?
+    @Option(parsing: .unconditional, help: "GIST's margin strategy: absolute (default) or relative.") public var gistMarginStrategy: String?
     @Option(parsing: .unconditional, help: "AdamW epsilon (default 1e-6).") public var adamEps: Double?
     @Option(parsing: .unconditional, help: "Seed of the sampler (default 42).") public var seed: UInt64?
     @Option(parsing: .unconditional, help: "Stop with a checkpoint after this many steps in total (default: no limit).") public var maxSteps: Int?
@@ -99,6 +104,10 @@ public struct TrainingOverrides: ParsableArguments {
             guard values.count == items.count else { throw bad(field, "expected comma-separated \(what), found '\(text)'") }
             return values
         }
+        if let guideModel { c.guideModel = guideModel }
+        if let gistTemperature { c.gistTemperature = gistTemperature }
+        if let gistMargin { c.gistMargin = gistMargin }
+        if let gistMarginStrategy { c.gistMarginStrategy = gistMarginStrategy }
         if let matryoshkaDims { c.matryoshkaDims = try list(matryoshkaDims, "matryoshka_dims", "positive integers") { Int($0) } }
         if let matryoshkaWeights {
             c.matryoshkaWeights = try list(matryoshkaWeights, "matryoshka_weights", "numbers") { Double($0).flatMap { $0.isFinite ? $0 : nil } }

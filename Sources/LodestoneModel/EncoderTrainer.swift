@@ -25,6 +25,9 @@ public final class EncoderTrainer {
     public let adamV: UnsafeMutablePointer<Float>
     /// Number of optimizer steps taken (AdamW's t; bias correction uses step + 1 on the next update).
     public private(set) var optimizerStep = 0
+    /// The guide model of a loss that `needsGuide` (GIST): it embeds the step's texts, without activations, each
+    /// rank its own rows, all-gathered like the model's embeddings.
+    public var guide: SentenceModel?
     /// How a step may split its batch (cached MNRL); by default never.
     public var batching = MiniBatching()
     /// The ranks that share each step (data-parallel training); one process by default.
@@ -37,6 +40,7 @@ public final class EncoderTrainer {
     public private(set) var lastStepPasses = (embedding: 0, training: 0)
     private let act = Activations()
     private let buffers = StepBuffers()
+    private var guideEmbeddings: [Float] = [], guideSend: [Float] = []
     private var decayRanges: [(offset: Int, count: Int, decay: Bool)] = []
     private var lastGradNorm: Float = 0
 
@@ -80,7 +84,9 @@ public final class EncoderTrainer {
     /// its gradient with respect to the embeddings, then recompute mini-batch by mini-batch with activations and
     /// backpropagate. Under `collective` each rank encodes a slice, the embeddings are all-gathered (the loss
     /// sees the whole batch's negatives) and the gradients summed: every rank ends with the same gradients.
-    public func computeGradients(columns: [[[Int32]]], dropoutSeed: UInt64 = 0) throws -> StepResult {
+    /// `guideColumns`: the same texts tokenized for `guide` (when the loss `needsGuide`; nil: `columns`, for a
+    /// guide sharing the model's vocabulary).
+    public func computeGradients(columns: [[[Int32]]], guideColumns: [[[Int32]]]? = nil, dropoutSeed: UInt64 = 0) throws -> StepResult {
         guard columns.count >= loss.minimumColumns else {
             throw EncoderError.badBatch(reason: "the loss needs at least \(loss.minimumColumns) columns, got \(columns.count)")
         }
@@ -106,7 +112,8 @@ public final class EncoderTrainer {
         lastStepPasses = (cached ? passes.inference.count : 0, passes.training.count)
         for r in cached ? passes.inference : passes.training { encode(step, r, training: !cached) }
         try gatherEmbeddings(whole: whole, mine: mine)
-        let lossValue = lossAndEmbeddingGradients(anchors: B, columns: columns.count)
+        let guided = loss.needsGuide ? try embedWithGuide((guideColumns ?? columns).flatMap { $0 }, whole: whole, mine: mine) : nil
+        let lossValue = lossAndEmbeddingGradients(anchors: B, columns: columns.count, guideDim: guided)
         for (i, r) in passes.training.enumerated() {
             if cached { encode(step, r, training: true) }
             backward(step, r)
@@ -165,10 +172,39 @@ public final class EncoderTrainer {
         try collective.allGather(buffers.send, into: buffers.embeddings, counts: counts)
     }
 
+    /// The guide's embeddings of every row into `guideEmbeddings`, unit rows (the loss takes cosines): this rank's
+    /// rows embedded, then all-gathered. Returns their width.
+    private func embedWithGuide(_ rows: [[Int32]], whole: RaggedBatch, mine: Range<Int>) throws -> Int {
+        guard let guide else { throw EncoderError.badBatch(reason: "the loss needs a guide model and none was given") }
+        guard rows.count == whole.count else {
+            throw EncoderError.badBatch(reason: "the guide's batch has \(rows.count) rows, the model's \(whole.count)")
+        }
+        let G = guide.dimension
+        guideEmbeddings = [Float](repeating: 0, count: rows.count * G)
+        guideSend = try guide.embed(tokenized: Array(rows[mine]), batchSize: max(1, mine.count)).flatMap { $0 }
+        for r in 0..<mine.count {
+            var norm: Float = 0
+            for k in 0..<G { norm += guideSend[r * G + k] * guideSend[r * G + k] }
+            let inverse = 1 / max(norm.squareRoot(), 1e-12)
+            for k in 0..<G { guideSend[r * G + k] *= inverse }
+        }
+        let size = collective.size
+        let counts = (0..<size).map { rankRows(lengths: whole.lengths, rank: $0, size: size).count * G }
+        try guideSend.withUnsafeBufferPointer { send in
+            try guideEmbeddings.withUnsafeMutableBufferPointer { all in
+                try collective.allGather(send.baseAddress!, into: all.baseAddress! + mine.lowerBound * G, counts: counts)
+            }
+        }
+        return G
+    }
+
     /// The loss over the whole batch's embeddings; their gradients go to `buffers.embeddingGradients`.
-    private func lossAndEmbeddingGradients(anchors: Int, columns: Int) -> Float {
-        loss.lossAndGradient(embeddings: buffers.embeddings, gradients: buffers.embeddingGradients, scratch: buffers.scratch,
-                             batch: LossBatch(anchors: anchors, columns: columns, dim: encoder.config.hidden))
+    private func lossAndEmbeddingGradients(anchors: Int, columns: Int, guideDim: Int?) -> Float {
+        let batch = LossBatch(anchors: anchors, columns: columns, dim: encoder.config.hidden)
+        return guideEmbeddings.withUnsafeBufferPointer { g in
+            loss.lossAndGradient(embeddings: buffers.embeddings, gradients: buffers.embeddingGradients, scratch: buffers.scratch,
+                                 batch: batch, guide: guideDim.map { GuideEmbeddings(values: g.baseAddress!, dim: $0) })
+        }
     }
 
     /// Sums the ranks' gradients and takes their norm.
@@ -197,7 +233,13 @@ public final class EncoderTrainer {
     /// is reported without being applied: it would poison AdamW's moments.
     @discardableResult
     public func trainStep(columns: [[[Int32]]], learningRate: Float, dropoutSeed: UInt64 = 0) throws -> StepResult {
-        let r = try computeGradients(columns: columns, dropoutSeed: dropoutSeed)
+        try trainStep(columns: columns, guideColumns: nil, learningRate: learningRate, dropoutSeed: dropoutSeed)
+    }
+
+    /// trainStep with the step's texts tokenized for the guide (see `computeGradients`).
+    @discardableResult
+    public func trainStep(columns: [[[Int32]]], guideColumns: [[[Int32]]]?, learningRate: Float, dropoutSeed: UInt64 = 0) throws -> StepResult {
+        let r = try computeGradients(columns: columns, guideColumns: guideColumns, dropoutSeed: dropoutSeed)
         if r.isFinite { applyGradients(learningRate: learningRate) }
         return r
     }

@@ -13,6 +13,8 @@ public protocol TrainableEncoder: AnyObject {
     /// clipping; a non-finite step is not applied. Every random choice of the step (dropout masks) follows from
     /// `dropoutSeed`, so a step rerun with the same seed on the same state gives the same bits.
     func trainStep(columns: [[[Int32]]], learningRate: Float, dropoutSeed: UInt64) throws -> StepResult
+    /// trainStep with the same texts tokenized for a guide model (GIST's); by default the guide ids are ignored.
+    func trainStep(columns: [[[Int32]]], guideColumns: [[[Int32]]]?, learningRate: Float, dropoutSeed: UInt64) throws -> StepResult
     /// A fresh optimizer (moments zero, step 0): each of the original's `fit` calls built a new one.
     func resetOptimizer()
     /// Copies parameters, moments and optimizer step into `state`, reusing its arrays.
@@ -35,6 +37,10 @@ public protocol TrainableEncoder: AnyObject {
 
 extension TrainableEncoder {
     public var template: SentenceTransformerDirectory? { nil }
+
+    public func trainStep(columns: [[[Int32]]], guideColumns: [[[Int32]]]?, learningRate: Float, dropoutSeed: UInt64) throws -> StepResult {
+        try trainStep(columns: columns, learningRate: learningRate, dropoutSeed: dropoutSeed)
+    }
 
     public func planMemory(budget: Int?, maxTexts: Int?, otherBytes: Int, pairs: Int, columns: Int, tokensPerText: Int) -> MemoryPlan? { nil }
 

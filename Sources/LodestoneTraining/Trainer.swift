@@ -39,6 +39,8 @@ public struct TrainerOptions {
     public var isWriter: Bool { collective.isRoot }
     /// The model training started from (04's --model), named in the saved model's card.
     public var baseModel: String?
+    /// A guide model's tokenizer and token cap (GIST): each step's texts are tokenized for it too.
+    public var guideTokenizer: (tokenizer: TextTokenizer, maxTokens: Int)?
     public init(config: TrainingConfig, outputDirectory: URL) {
         self.config = config; self.outputDirectory = outputDirectory
     }
@@ -230,7 +232,8 @@ public final class Trainer {
             var result: StepResult
             do {
                 if fault == .stall { Thread.sleep(forTimeInterval: config.stallTimeout + 0.05) }
-                result = try model.trainStep(columns: tokenizeColumns(examples), learningRate: Float(lr),
+                result = try model.trainStep(columns: tokenizeColumns(examples), guideColumns: tokenizeGuideColumns(examples),
+                                             learningRate: Float(lr),
                                              dropoutSeed: Self.dropoutSeed(seed: config.seed, step: stepNumber))
             } catch where options.collective.isSingleProcess {
                 progress.stepInEpoch += 1; progress.executedSteps += 1
@@ -277,6 +280,14 @@ public final class Trainer {
         let columns = examples.map(\.texts.count).min() ?? 0
         let cap = min(config.maxSeqLength, options.maxTokens ?? .max)
         return (0..<columns).map { c in examples.map { tokenizer.encode($0.texts[c], maxLength: cap) } }
+    }
+
+    /// The same texts for the guide model (nil without one): its tokenizer, within both models' caps.
+    func tokenizeGuideColumns(_ examples: [TrainingExample]) -> [[[Int32]]]? {
+        guard let guide = options.guideTokenizer else { return nil }
+        let columns = examples.map(\.texts.count).min() ?? 0
+        let cap = min(config.maxSeqLength, options.maxTokens ?? .max, guide.maxTokens)
+        return (0..<columns).map { c in examples.map { guide.tokenizer.encode($0.texts[c], maxLength: cap) } }
     }
 
     /// Moves to the next epoch (and chunk, and cycle).
@@ -393,8 +404,11 @@ public final class Trainer {
         var card = ModelCard(baseModel: options.baseModel)
         card.trainingFiles = sampler.files.map { ($0.key, $0.records) }
         let ranking = config.symmetricLoss ? "MultipleNegativesSymmetricRankingLoss" : "MultipleNegativesRankingLoss"
-        card.loss = config.loss == .matryoshka
-            ? "MatryoshkaLoss(\(ranking), matryoshka_dims=\(config.matryoshkaDims ?? []))" : ranking
+        switch config.loss {
+        case .mnrl: card.loss = ranking
+        case .matryoshka: card.loss = "MatryoshkaLoss(\(ranking), matryoshka_dims=\(config.matryoshkaDims ?? []))"
+        case .gist: card.loss = "GISTEmbedLoss(guide=\(config.guideModel ?? ""))"
+        }
         card.hyperparameters = config.cardRows
         card.metrics = lastEvaluation
         card.trainingSummary = "\(progress.executedSteps) steps in this output (\(progress.succeededEpochs) epochs succeeded, \(progress.failedEpochs) failed), batches of \(config.batchSize) pairs with in-batch negatives, by 04-training."

@@ -26,6 +26,14 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var matryoshkaDims: [Int]?
     /// One weight per width of `matryoshkaDims`, in the same order; nil: all 1.
     public var matryoshkaWeights: [Double]?
+    /// GIST's guide: a sentence-transformers model directory; only with `loss` gist.
+    public var guideModel: String?
+    /// GIST's temperature (nil: sentence-transformers' 0.01); only with `loss` gist.
+    public var gistTemperature: Double?
+    /// GIST's margin (nil: 0); only with `loss` gist.
+    public var gistMargin: Double?
+    /// How GIST applies its margin: absolute (nil's meaning) or relative; only with `loss` gist.
+    public var gistMarginStrategy: String?
     /// AdamW's epsilon: 1e-6, as the transformers AdamW that the original's sentence-transformers fit used.
     public var adamEps = 1e-6
     public var seed: UInt64 = 42
@@ -60,6 +68,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         case stallTimeout = "stall_timeout", checkpointEvery = "checkpoint_every", dropout
         case miniBatchSize = "mini_batch_size", memoryBudget = "memory_budget"
         case loss, matryoshkaDims = "matryoshka_dims", matryoshkaWeights = "matryoshka_weights"
+        case guideModel = "guide_model", gistTemperature = "gist_temperature", gistMargin = "gist_margin"
+        case gistMarginStrategy = "gist_margin_strategy"
     }
 
     public init(from decoder: Decoder) throws {
@@ -80,6 +90,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         loss = try get(.loss, d.loss)
         matryoshkaDims = try c.decodeIfPresent([Int].self, forKey: .matryoshkaDims)
         matryoshkaWeights = try c.decodeIfPresent([Double].self, forKey: .matryoshkaWeights)
+        guideModel = try c.decodeIfPresent(String.self, forKey: .guideModel)
+        gistTemperature = try c.decodeIfPresent(Double.self, forKey: .gistTemperature)
+        gistMargin = try c.decodeIfPresent(Double.self, forKey: .gistMargin)
+        gistMarginStrategy = try c.decodeIfPresent(String.self, forKey: .gistMarginStrategy)
     }
 
     /// Reads a JSON config; unknown keys and wrong types are errors naming the file and the field.
@@ -138,12 +152,27 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         try validateLoss(check)
     }
 
-    /// The loss fields agree: Matryoshka needs its widths, and widths and weights go only with it.
+    /// The loss fields agree: Matryoshka needs its widths and GIST its guide, and each loss's fields go only with it.
     private func validateLoss(_ check: (Bool, CodingKeys, String) throws -> Void) throws {
-        switch loss {
-        case .mnrl:
+        if loss != .matryoshka {
             try check(matryoshkaDims == nil, .matryoshkaDims, "only with loss matryoshka (--loss matryoshka)")
             try check(matryoshkaWeights == nil, .matryoshkaWeights, "only with loss matryoshka (--loss matryoshka)")
+        }
+        if loss != .gist {
+            for (value, key) in [(guideModel as Any?, CodingKeys.guideModel), (gistTemperature, .gistTemperature),
+                                 (gistMargin, .gistMargin), (gistMarginStrategy, .gistMarginStrategy)] {
+                try check(value == nil, key, "only with loss gist (--loss gist)")
+            }
+        }
+        switch loss {
+        case .mnrl:
+            break
+        case .gist:
+            try check(guideModel.map { !$0.isEmpty } ?? false, .guideModel, "loss gist needs its guide model (--guide-model DIR)")
+            try check(gistTemperature.map { $0 > 0 && $0.isFinite } ?? true, .gistTemperature, "must be positive")
+            try check(gistMargin.map { $0.isFinite } ?? true, .gistMargin, "must be a number")
+            try check(gistMarginStrategy.map { GISTEmbedLoss.MarginStrategy(rawValue: $0) != nil } ?? true, .gistMarginStrategy,
+                      "must be absolute or relative, found '\(gistMarginStrategy ?? "")'")
         case .matryoshka:
             guard let dims = matryoshkaDims else { return try check(false, .matryoshkaDims, "loss matryoshka needs its widths, e.g. 768,512,256,128,64") }
             try check(!dims.isEmpty && dims.allSatisfy { $0 > 0 }, .matryoshkaDims, "must be positive integers, found \(dims)")
@@ -157,6 +186,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// The loss these fields describe. Widths past the embedding dimension are caught where the model is known
     /// (`problem(embeddingDimension:)`).
     public func embeddingLoss() -> any EmbeddingLoss {
+        if loss == .gist {
+            return GISTEmbedLoss(temperature: Float(gistTemperature ?? 0.01),
+                                 marginStrategy: gistMarginStrategy.flatMap(GISTEmbedLoss.MarginStrategy.init) ?? .absolute,
+                                 margin: Float(gistMargin ?? 0))
+        }
         let mnrl = MultipleNegativesRankingLoss(scale: Float(scale), symmetric: symmetricLoss)
         guard loss == .matryoshka, let dims = matryoshkaDims else { return mnrl }
         return MatryoshkaLoss(inner: mnrl, dims: dims, weights: matryoshkaWeights?.map { Float($0) })
@@ -181,6 +215,8 @@ public enum LossKind: String, Codable, CaseIterable, Sendable {
     case mnrl
     /// MatryoshkaLoss around that MNRL.
     case matryoshka
+    /// GISTEmbedLoss: MNRL-like, with in-batch false negatives dropped by a guide model (`guide_model`).
+    case gist
 }
 
 /// `dropout`: "auto" (the rates in the model's config.json), "off", or a probability P (hidden and attention P).

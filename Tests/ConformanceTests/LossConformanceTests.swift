@@ -1,6 +1,6 @@
 // Every EmbeddingLoss against sentence-transformers' own classes (MultipleNegativesRankingLoss, its symmetric
-// form, MatryoshkaLoss around it) on fixed unit embeddings (Tests/Fixtures/reference/losses/losses.json, written
-// by Scripts/reference/make_loss_fixtures.py): the loss to 1e-5 relative, the gradient to 1e-5 absolute.
+// form, MatryoshkaLoss around it, GISTEmbedLoss with a guide's embeddings) on fixed unit embeddings (Tests/Fixtures/reference/losses/losses.json, written
+// by Scripts/reference/make_loss_fixtures.py): the loss to 1e-5 relative, the gradient to 1e-5 absolute (GIST's, at 5× the scale, 5e-5).
 import Foundation
 import XCTest
 @testable import LodestoneCore
@@ -11,6 +11,7 @@ final class LossConformanceTests: XCTestCase {
         let loss: any EmbeddingLoss
         let batch: LossBatch
         let embeddings: [Float], gradient: [Float], value: Float
+        var guide: [Float]? = nil, guideDim = 0
     }
 
     static func cases() throws -> [Case] {
@@ -26,10 +27,19 @@ final class LossConformanceTests: XCTestCase {
             if let dims = spec["dims"] as? [Int] {
                 loss = MatryoshkaLoss(inner: mnrl, dims: dims, weights: spec["weights"].map(floats))
             }
+            if let g = spec["gist"] as? [String: Any] {
+                loss = GISTEmbedLoss(temperature: try XCTUnwrap((g["temperature"] as? NSNumber)?.floatValue),
+                                     marginStrategy: try XCTUnwrap((g["margin_strategy"] as? String).flatMap(GISTEmbedLoss.MarginStrategy.init)),
+                                     margin: try XCTUnwrap((g["margin"] as? NSNumber)?.floatValue),
+                                     contrastAnchors: try XCTUnwrap(g["contrast_anchors"] as? Bool),
+                                     contrastPositives: try XCTUnwrap(g["contrast_positives"] as? Bool))
+            }
             let b = LossBatch(anchors: try XCTUnwrap(c["anchors"] as? Int), columns: try XCTUnwrap(c["columns"] as? Int),
                               dim: try XCTUnwrap(c["dim"] as? Int))
-            return Case(name: c["name"] as? String ?? "?", loss: loss, batch: b, embeddings: floats(c["embeddings"]),
-                        gradient: floats(c["gradient"]), value: (c["value"] as? NSNumber)?.floatValue ?? .nan)
+            var out = Case(name: c["name"] as? String ?? "?", loss: loss, batch: b, embeddings: floats(c["embeddings"]),
+                           gradient: floats(c["gradient"]), value: (c["value"] as? NSNumber)?.floatValue ?? .nan)
+            if c["guide"] != nil { out.guide = floats(c["guide"]); out.guideDim = try XCTUnwrap(c["guide_dim"] as? Int) }
+            return out
         }
     }
 
@@ -48,14 +58,17 @@ final class LossConformanceTests: XCTestCase {
 
     func testEveryLossMatchesSentenceTransformers() throws {
         let cases = try Self.cases()
-        XCTAssertEqual(cases.count, 12)
+        XCTAssertEqual(cases.count, 20)
+        XCTAssertEqual(cases.filter { $0.loss is GISTEmbedLoss }.count, 8)
         var worstLoss: Float = 0, worstGradient: Float = 0
         for c in cases {
             XCTAssertEqual(c.embeddings.count, c.batch.rows * c.batch.dim, c.name)
-            let (loss, gradient) = c.loss.lossAndGradient(embeddings: c.embeddings, batch: c.batch)
+            XCTAssertEqual(c.loss.needsGuide, c.guide != nil, c.name)
+            let (loss, gradient) = c.loss.lossAndGradient(embeddings: c.embeddings, batch: c.batch, guide: c.guide, guideDim: c.guideDim)
             XCTAssertEqual(loss, c.value, accuracy: 1e-5 * max(1, abs(c.value)), "\(c.name): loss")
             let projected = tangential(gradient, c.embeddings, dim: c.batch.dim)
-            assertClose(projected, c.gradient, abs: 1e-5, "\(c.name): gradient")
+            // GIST's temperature 0.01 scales cosines by 100 (MNRL's scale is 20), and their float32 rounding with them.
+            assertClose(projected, c.gradient, abs: c.loss is GISTEmbedLoss ? 5e-5 : 1e-5, "\(c.name): gradient")
             worstLoss = max(worstLoss, abs(loss - c.value) / max(1, abs(c.value)))
             worstGradient = max(worstGradient, zip(projected, c.gradient).map { abs($0 - $1) }.max() ?? 0)
             // The fixture's gradient is not zero: a loss returning nothing could not pass.

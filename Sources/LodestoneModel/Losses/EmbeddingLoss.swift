@@ -17,6 +17,13 @@ public struct LossBatch: Equatable, Sendable {
     public var rows: Int { anchors * columns }
 }
 
+/// A guide model's embeddings of the same rows as the step's (GIST): `rows × dim` floats, unit rows.
+public struct GuideEmbeddings {
+    public var values: UnsafePointer<Float>
+    public var dim: Int
+    public init(values: UnsafePointer<Float>, dim: Int) { self.values = values; self.dim = dim }
+}
+
 /// An objective over a step's sentence embeddings. Embeddings are unit rows (the model's pooling ends in
 /// Normalize), so a dot product is a cosine.
 public protocol EmbeddingLoss: Sendable {
@@ -27,22 +34,36 @@ public protocol EmbeddingLoss: Sendable {
     func columnsRead(of columns: Int) -> Range<Int>
     /// Fewest columns a batch must have.
     var minimumColumns: Int { get }
+    /// Whether the loss reads a guide model's embeddings of the batch (GIST); the step then computes them.
+    var needsGuide: Bool { get }
     /// The loss of `embeddings` [rows, dim], and its gradient with respect to them written to `gradients`
-    /// (same shape, overwritten). `scratch` holds `scratchCount(batch)` floats.
+    /// (same shape, overwritten). `scratch` holds `scratchCount(batch)` floats; `guide` is given when `needsGuide`.
     func lossAndGradient(embeddings: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>,
-                         scratch: UnsafeMutablePointer<Float>, batch: LossBatch) -> Float
+                         scratch: UnsafeMutablePointer<Float>, batch: LossBatch, guide: GuideEmbeddings?) -> Float
 }
 
 extension EmbeddingLoss {
     public func columnsRead(of columns: Int) -> Range<Int> { 0..<columns }
     public var minimumColumns: Int { 2 }
+    public var needsGuide: Bool { false }
+
+    /// The loss of a step without a guide.
+    public func lossAndGradient(embeddings: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+                                scratch: UnsafeMutablePointer<Float>, batch: LossBatch) -> Float {
+        lossAndGradient(embeddings: embeddings, gradients: gradients, scratch: scratch, batch: batch, guide: nil)
+    }
 
     /// The loss and gradients of embeddings held in arrays (tests, small batches): allocates its scratch.
-    public func lossAndGradient(embeddings: [Float], batch: LossBatch) -> (loss: Float, gradients: [Float]) {
+    /// `guide`: the guide's embeddings of the same rows, `guideDim` floats each.
+    public func lossAndGradient(embeddings: [Float], batch: LossBatch, guide: [Float]? = nil, guideDim: Int = 0) -> (loss: Float, gradients: [Float]) {
         precondition(embeddings.count == batch.rows * batch.dim, "\(embeddings.count) floats for \(batch)")
+        precondition(guide.map { $0.count == batch.rows * guideDim } ?? true, "guide of \(guide?.count ?? 0) floats for \(batch.rows) rows of \(guideDim)")
         var gradients = [Float](repeating: 0, count: embeddings.count)
         var scratch = [Float](repeating: 0, count: max(1, scratchCount(batch)))
-        let loss = lossAndGradient(embeddings: embeddings, gradients: &gradients, scratch: &scratch, batch: batch)
+        let loss = (guide ?? []).withUnsafeBufferPointer { g in
+            lossAndGradient(embeddings: embeddings, gradients: &gradients, scratch: &scratch, batch: batch,
+                            guide: guide == nil ? nil : GuideEmbeddings(values: g.baseAddress!, dim: guideDim))
+        }
         return (loss, gradients)
     }
 }

@@ -38,9 +38,12 @@ public struct MatryoshkaLoss: EmbeddingLoss {
 
     public func columnsRead(of columns: Int) -> Range<Int> { inner.columnsRead(of: columns) }
     public var minimumColumns: Int { inner.minimumColumns }
+    /// The guide's embeddings pass through whole: only the trained model's are truncated (as sentence-transformers
+    /// wraps the model's forward, not the guide's).
+    public var needsGuide: Bool { inner.needsGuide }
 
     public func lossAndGradient(embeddings: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>,
-                                scratch: UnsafeMutablePointer<Float>, batch b: LossBatch) -> Float {
+                                scratch: UnsafeMutablePointer<Float>, batch b: LossBatch, guide: GuideEmbeddings?) -> Float {
         precondition(dims[0] <= b.dim, problem(dimension: b.dim) ?? "")
         let rows = b.rows, H = b.dim
         let truncated = scratch, truncatedGrad = scratch + rows * dims[0], innerScratch = truncatedGrad + rows * dims[0]
@@ -50,7 +53,7 @@ public struct MatryoshkaLoss: EmbeddingLoss {
             var norms = [Float](repeating: 0, count: rows)
             for r in 0..<rows { norms[r] = normalizePrefix(embeddings + r * H, d, into: truncated + r * d) }
             let l = inner.lossAndGradient(embeddings: truncated, gradients: truncatedGrad, scratch: innerScratch,
-                                          batch: LossBatch(anchors: b.anchors, columns: b.columns, dim: d))
+                                          batch: LossBatch(anchors: b.anchors, columns: b.columns, dim: d), guide: guide)
             total += w * l
             for r in 0..<rows {
                 normalizePrefixBackward(dx: gradients + r * H, dy: truncatedGrad + r * d, y: truncated + r * d,

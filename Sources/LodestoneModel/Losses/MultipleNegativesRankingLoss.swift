@@ -13,7 +13,7 @@ public struct MultipleNegativesRankingLoss: EmbeddingLoss, Equatable {
     public func scratchCount(_ b: LossBatch) -> Int { 2 * b.anchors * b.anchors * max(b.columns - 1, 1) }
 
     public func lossAndGradient(embeddings: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>,
-                                scratch: UnsafeMutablePointer<Float>, batch b: LossBatch) -> Float {
+                                scratch: UnsafeMutablePointer<Float>, batch b: LossBatch, guide: GuideEmbeddings?) -> Float {
         rankingLossForwardBackward(demb: gradients, emb: embeddings, scores: scratch, anchors: b.anchors,
                                    columns: b.columns, dim: b.dim, scale: scale, symmetric: symmetric)
     }
