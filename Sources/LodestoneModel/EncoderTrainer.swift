@@ -192,7 +192,7 @@ public final class EncoderTrainer {
         let counts = (0..<size).map { rankRows(lengths: whole.lengths, rank: $0, size: size).count * G }
         try guideSend.withUnsafeBufferPointer { send in
             try guideEmbeddings.withUnsafeMutableBufferPointer { all in
-                try collective.allGather(send.baseAddress!, into: all.baseAddress! + mine.lowerBound * G, counts: counts)
+                try collective.allGather(send.baseAddress!, into: all.baseAddress!, counts: counts)
             }
         }
         return G

@@ -82,7 +82,13 @@ final class TrainingFlagsTests: XCTestCase {
         let out = dir.appendingPathComponent("never").path
         let model = RealModelTrainingTests.fixtures.appendingPathComponent("mosaic-tiny").path   // hidden 24
         let m = ["--loss", "matryoshka"]
-        for (args, message) in [(["--loss", "gist"], "--loss: must be one of mnrl, matryoshka, found 'gist'"),
+        let guide = ["--loss", "gist", "--guide-model", model]
+        for (args, message) in [(["--loss", "cosine"], "--loss: must be one of mnrl, matryoshka, gist, found 'cosine'"),
+                                (["--loss", "gist"], "--guide-model: loss gist needs its guide model (--guide-model DIR)"),
+                                (["--guide-model", model], "--guide-model: only with loss gist"),
+                                (m + ["--matryoshka-dims", "8", "--gist-margin", "0.1"], "--gist-margin: only with loss gist"),
+                                (guide + ["--gist-temperature", "0"], "--gist-temperature: must be positive"),
+                                (guide + ["--gist-margin-strategy", "cosine"], "--gist-margin-strategy: must be absolute or relative, found 'cosine'"),
                                 (m, "--matryoshka-dims: loss matryoshka needs its widths"),
                                 (["--matryoshka-dims", "8,4"], "--matryoshka-dims: only with loss matryoshka"),
                                 (["--loss", "mnrl", "--matryoshka-weights", "1"], "--matryoshka-weights: only with loss matryoshka"),
@@ -95,7 +101,7 @@ final class TrainingFlagsTests: XCTestCase {
             assertUsageError(try run(["--output", out] + args), message)
         }
         let config = dir.appendingPathComponent("hp.json")
-        for (json, key) in [(#"{"loss": "gist"}"#, "loss"), (#"{"loss": "matryoshka"}"#, "matryoshka_dims"),
+        for (json, key) in [(#"{"loss": "cosine"}"#, "loss"), (#"{"loss": "gist"}"#, "guide_model"), (#"{"loss": "matryoshka"}"#, "matryoshka_dims"),
                             (#"{"loss": "matryoshka", "matryoshka_dims": [8], "matryoshka_weights": [1, 2]}"#, "matryoshka_weights")] {
             try Data(json.utf8).write(to: config)
             assertUsageError(try run(["--config", config.path, "--output", out]), "\(config.path): field '\(key)'")
@@ -122,6 +128,27 @@ final class TrainingFlagsTests: XCTestCase {
         for d in [16, 8, 4] { XCTAssertTrue(svg.contains(">evaluation, \(d) dims<"), "panel for \(d)") }
         XCTAssertTrue(r.output.contains("best epoch:"), r.output)
         XCTAssertTrue(r.output.contains("dim_16_cosine_mrr@10"), r.output)
+    }
+
+    /// A GIST run trains with a guide of another architecture and tokenizer (BERT guiding MosaicBERT), names its
+    /// loss, and its card says so; an --output inside the guide's directory is refused.
+    func testGISTRunTrainsWithAGuideModel() throws {
+        let out = dir.appendingPathComponent("out")
+        let guide = RealModelTrainingTests.fixtures.appendingPathComponent("bert-tiny").path
+        let r = try run(try small() + ["--output", out.path, "--loss", "gist", "--guide-model", guide, "--gist-margin", "0.05"])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("guide: \(guide), "), r.output)
+        XCTAssertTrue(r.output.contains("GISTEmbedLoss(guide \(guide), temperature 0.01, absolute margin 0.05)"), r.output)
+        let losses = try String(contentsOf: out.appendingPathComponent("loss.csv"), encoding: .utf8).split(separator: "\n").dropFirst()
+        XCTAssertFalse(losses.isEmpty)
+        let card = try String(contentsOf: out.appendingPathComponent("model/README.md"), encoding: .utf8)
+        XCTAssertTrue(card.contains("GISTEmbedLoss(guide=\(guide))"), card)
+        XCTAssertTrue(card.contains("| guide_model | \(guide) |"), card)
+        let inside = URL(fileURLWithPath: guide).appendingPathComponent("run").path
+        let refused = try run(try small() + ["--output", inside, "--loss", "gist", "--guide-model", guide])
+        XCTAssertNotEqual(refused.status, 0, refused.output)
+        XCTAssertTrue(refused.output.contains("--guide-model"), refused.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: inside))
     }
 
     func testRecordsFileThatIsNotJSONIsNamedWithoutFoundationsText() throws {
