@@ -48,29 +48,43 @@ let package = Package(
         // Data-parallel training across processes: MPI_COMM_WORLD as a LodestoneBase.Collective.
         .target(name: "LodestoneDistributed", dependencies: ["LodestoneBase", "CMPI"], swiftSettings: swiftSettings),
         .target(name: "LodestoneReport", dependencies: ["LodestoneBase"], swiftSettings: swiftSettings),
+        // Every evaluator (retrieval, pairs, scored pairs) behind one seam, for 04-training --eval and 05-embed.
+        .target(name: "LodestoneEvaluation", dependencies: ["LodestoneBase", "LodestoneData", "LodestoneModel"],
+                swiftSettings: fast),
         .target(name: "LodestoneTraining",
-                dependencies: ["LodestoneBase", "LodestoneModel", "LodestoneData", "LodestoneStorage", "LodestoneReport"],
+                dependencies: ["LodestoneBase", "LodestoneModel", "LodestoneData", "LodestoneStorage", "LodestoneReport",
+                               "LodestoneEvaluation"],
                 swiftSettings: fast),
         .target(name: "LodestoneCore",
                 dependencies: ["LodestoneBase", "LodestoneStorage", "LodestoneData", "LodestoneText", "LodestoneTensor",
-                               "LodestoneModel", "LodestoneTraining", "LodestoneReport",
+                               "LodestoneModel", "LodestoneEvaluation", "LodestoneTraining", "LodestoneReport",
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: swiftSettings),
 
-        // What the numbered steps share on the command line: option groups and the error boundary.
+        // What the numbered steps share on the command line: option groups, the BLAS kernel choice and the error
+        // boundary; training's flags apart, so that 05-embed never links the trainer.
         .target(name: "LodestoneCLI",
-                dependencies: ["LodestoneCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                dependencies: ["LodestoneBase", "LodestoneStorage", "LodestoneTensor",
+                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                .product(name: "Logging", package: "swift-log")],
+                swiftSettings: swiftSettings),
+        .target(name: "LodestoneTrainingCLI",
+                dependencies: ["LodestoneCLI", "LodestoneCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 swiftSettings: swiftSettings),
 
         // The notebooks, in order.
         .executableTarget(name: "01-dataloading", dependencies: cli, swiftSettings: swiftSettings),
         .executableTarget(name: "02-data-records", dependencies: cli, swiftSettings: swiftSettings),
         .executableTarget(name: "03-mosaic-model", dependencies: cli, swiftSettings: swiftSettings),
-        .executableTarget(name: "04-training", dependencies: cli + ["LodestoneDistributed"], swiftSettings: swiftSettings),
-        .executableTarget(name: "05-embed", dependencies: cli, swiftSettings: swiftSettings),
+        .executableTarget(name: "04-training", dependencies: cli + ["LodestoneTrainingCLI", "LodestoneDistributed"], swiftSettings: swiftSettings),
+        // Using a model needs no trainer: the model, the evaluators and the command line.
+        .executableTarget(name: "05-embed",
+                          dependencies: ["LodestoneCLI", "LodestoneEvaluation", "LodestoneModel", "LodestoneData",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "Logging", package: "swift-log")],
+                          swiftSettings: swiftSettings),
         // Training-throughput benchmark (Scripts/bench-train.sh).
-        .executableTarget(name: "lodestone-bench", dependencies: cli + ["LodestoneDistributed"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lodestone-bench", dependencies: cli + ["LodestoneTrainingCLI", "LodestoneDistributed"], swiftSettings: swiftSettings),
         // The MPI layer run as mpirun runs it: collective checks (DistributedTests), all-reduce bandwidth
         // (Scripts/bench-scale.sh).
         .executableTarget(name: "lodestone-mpi-check",
@@ -85,7 +99,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["LodestoneCore"], swiftSettings: swiftSettings),
         .testTarget(name: "ConformanceTests", dependencies: ["LodestoneCore"], swiftSettings: swiftSettings),
         .testTarget(name: "ModelTests", dependencies: ["LodestoneCore"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "TrainingTests", dependencies: ["LodestoneCore", "LodestoneCLI"], swiftSettings: swiftSettings),
+        .testTarget(name: "TrainingTests", dependencies: ["LodestoneCore", "LodestoneCLI", "LodestoneTrainingCLI"], swiftSettings: swiftSettings),
         .testTarget(name: "DistributedTests", dependencies: ["LodestoneDistributed"], swiftSettings: swiftSettings),
     ]
 )

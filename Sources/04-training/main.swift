@@ -15,6 +15,7 @@ import ArgumentParser
 import Foundation
 import LodestoneCLI
 import LodestoneCore
+import LodestoneTrainingCLI
 import LodestoneDistributed
 import Logging
 
@@ -114,8 +115,8 @@ struct Training: ParsableCommand {
         log.info("schedule: \(hp.cycles) cycles × \(hp.chunks) chunks × \(hp.epochs) epochs × \(hp.stepsPerEpoch) steps, batch \(hp.batchSize), lr \(hp.learningRate)")
 
         // 2. The evaluation sets, read first so that a bad one stops the run before anything is written.
-        let evalSets = !writer ? [] : try eval.map { ($0, try EvaluationData.load($0)) }
-        for (path, set) in evalSets { log.info("eval: \(path): \(Evaluation.summary(set))") }
+        let evaluators = !writer ? [] : try eval.map { try Evaluators.load($0) }
+        for evaluator in evaluators { log.info("eval: \(evaluator.data): \(evaluator.summary)") }
 
         // 3. The data: every file of data_records.json, weighted by its records.
         let dataStore = try store.open(create: false)   // the data 01 wrote: a mistyped --store is an error, not a new directory
@@ -172,21 +173,14 @@ struct Training: ParsableCommand {
         options.baseModel = model
         options.guideTokenizer = guide.map { ($0.tokenizer, $0.maxSeqLength) }
         options.crash = { _ in kill(getpid(), SIGKILL) }   // a drill of the real thing: LODESTONE_FAULTS=crash@N
-        if !evalSets.isEmpty {
+        if !evaluators.isEmpty {
             let scorer = SentenceModel(config: encoder.encoder.config, encoder: encoder.encoder, tokenizer: tokenizer, maxSeqLength: maxTokens)
             // A Matryoshka run is scored at each of its widths (largest first), as sentence-transformers' matryoshka
             // recipe evaluates with truncate_dim: the metrics are named dim_<d>_…, and loss.svg draws a panel per width.
             let widths: [Int?] = (encoder.loss as? MatryoshkaLoss)?.dims ?? [nil]
             options.evaluate = {
-                defer { try? scorer.truncate(to: nil) }
-                return try evalSets.flatMap { path, set in
-                    try widths.map { width in
-                        try scorer.truncate(to: width)
-                        var result = EvaluationResult(set: set, data: path, split: nil, model: model,
-                                                      metrics: try Evaluation.run(set, dimension: scorer.dimension) { try scorer.embed($0) })
-                        result.dimension = width
-                        return result
-                    }
+                try evaluators.flatMap { evaluator in
+                    try widths.map { try evaluator.evaluate(model: model, truncateDim: $0) { try scorer.embed($0) } }
                 }
             }
         }

@@ -6,8 +6,12 @@
 // Works with any sentence-transformers directory of BERT or MosaicBERT (this project's, or Python's).
 import ArgumentParser
 import Foundation
+import LodestoneBase
 import LodestoneCLI
-import LodestoneCore
+import LodestoneData
+import LodestoneEvaluation
+import LodestoneModel
+import LodestoneTensor
 import Logging
 
 BLASStartup.choose(step: "05-embed")   // first: it may start the program again on another kernel
@@ -141,19 +145,11 @@ struct Evaluate: ParsableCommand {
         try runStep("05-embed evaluate", blasThreads: options.threads) {
             // 1. Read the evaluation set; a JSON output is checked before any work.
             if let json { try OutputGuard.checkFile(json, flag: "--json", inputs: [.init("--data", data), .init("--model", options.model)]) }
-            var set = try EvaluationData.load(data, split: split)
-            if let limit, case .pairs(let r) = set {
-                set = .pairs(RetrievalSet(pairs: Array(zip(r.queryTexts, r.corpusTexts).prefix(limit))))
-            }
-            if case .pairs(let r) = set, r.queryIDs.isEmpty { throw InputError(file: data, reason: "no pairs to evaluate") }
-            if case .similarity(let p) = set, p.count < 2 { throw InputError(file: data, reason: "need at least 2 scored pairs") }
-            log.info("\(data): \(Evaluation.summary(set))")
-            // 2. Load the model, embed what the set needs, and score it.
+            let evaluator = try Evaluators.load(data, split: split, limit: limit)
+            log.info("\(data): \(evaluator.summary)")
+            // 2. Load the model (truncated by --truncate-dim), embed what the set needs, and score it.
             let model = try options.load()
-            let metrics = try Evaluation.run(set, dimension: model.dimension) { try model.embed($0, batchSize: options.batchSize) }
-            var splitName: String? = nil
-            if case .retrieval(let r) = set { splitName = r.split }
-            let result = EvaluationResult(set: set, data: data, split: splitName, model: options.model, metrics: metrics)
+            let result = try evaluator.evaluate(model: options.model, truncateDim: nil) { try model.embed($0, batchSize: options.batchSize) }
             // 3. Print the scores (and write them as JSON); an undefined metric is said so, in one line.
             result.lines.forEach { print($0) }
             result.notes.forEach { FileHandle.standardError.write(Data("05-embed evaluate: note: \($0)\n".utf8)) }
@@ -206,37 +202,22 @@ struct Search: ParsableCommand {
             let texts = try corpus.map { try TextFiles.readTexts($0) }
             if let texts, texts.isEmpty { throw InputError(file: corpus!, reason: "no texts to search") }
             let stored = try corpusEmbeddings.map { try NpyMatrix(path: $0) }
-            if let stored, let texts, stored.rows != texts.count {
-                throw InputError(file: stored.path, field: "shape", reason: "\(stored.rows) rows, but \(corpus!) holds \(texts.count) texts")
-            }
-            let needModel = stored == nil || queryEmbeddings == nil
-            let model = needModel ? try options.load() : nil
-            let dimension = model?.dimension ?? stored!.dimension
-            if let stored, stored.dimension != dimension {
-                throw InputError(file: stored.path, field: "shape", reason: "embeddings of dimension \(stored.dimension), the model's is \(dimension)")
-            }
-            let computed = stored == nil ? try model!.embed(texts!, batchSize: options.batchSize).flatMap { $0 } : []
-            // 2. The queries: texts embedded by the model, or stored embeddings.
+            let model = stored == nil || queryEmbeddings == nil ? try options.load() : nil
+            let search = CorpusSearch(corpus: try .make(texts: texts, stored: stored, textsFile: corpus ?? "", model: model,
+                                                        batchSize: options.batchSize))
+            // 2. The queries: texts embedded by the model (with its query prompt), or stored embeddings.
             var queryTexts = query
             if let queries { queryTexts = try TextFiles.readTexts(queries) }
-            let queryMatrix = try queryEmbeddings.map { try NpyMatrix(path: $0) }
-            if let queryMatrix, queryMatrix.dimension != dimension {
-                throw InputError(file: queryMatrix.path, field: "shape", reason: "embeddings of dimension \(queryMatrix.dimension), the corpus's is \(dimension)")
-            }
-            let queryVectors = queryMatrix == nil
-                ? try model!.embed(queryTexts, batchSize: options.batchSize, prompt: options.promptChoice).flatMap { $0 } : []
-            let queryCount = queryMatrix?.rows ?? queryTexts.count
+            let queryMatrix = try CorpusSearch.Matrix.make(texts: queryTexts, stored: try queryEmbeddings.map { try NpyMatrix(path: $0) },
+                                                           textsFile: queries ?? "--query", model: model,
+                                                           batchSize: options.batchSize, prompt: options.promptChoice)
+            let queryCount = queryMatrix.rows
             guard queryCount > 0 else { throw InputError(file: queries ?? queryEmbeddings ?? "--query", reason: "no queries") }
             // 3. Exact top-k over the whole corpus, block by block.
             let start = DispatchTime.now()
-            let hits = withMatrix(queryMatrix, fallback: queryVectors) { q in
-                withMatrix(stored, fallback: computed) { c in
-                    Retrieval.search(queries: q, queryCount: queryCount, corpus: c, corpusCount: stored?.rows ?? texts!.count,
-                                     dimension: dimension, k: topK)
-                }
-            }
+            let hits = try search.search(queryMatrix, k: topK)
             let seconds = elapsed(since: start)
-            log.info("searched \(queryCount) queries against \(stored?.rows ?? texts!.count) documents in \(String(format: "%.3f", seconds)) s (\(String(format: "%.1f", Double(queryCount) / max(seconds, 1e-9))) queries/s)")
+            log.info("searched \(queryCount) queries against \(search.corpus.rows) documents in \(String(format: "%.3f", seconds)) s (\(String(format: "%.1f", Double(queryCount) / max(seconds, 1e-9))) queries/s)")
             // 4. Print the hits, or write them as JSON lines.
             if let output {
                 var lines = ""
@@ -251,12 +232,6 @@ struct Search: ParsableCommand {
                 for hit in list { print(String(format: "  %.4f  ", hit.score) + (texts.map { $0[hit.index] } ?? "#\(hit.index)")) }
             }
         }
-    }
-
-    /// The rows of a stored matrix, or of computed embeddings, as one float buffer.
-    func withMatrix<R>(_ matrix: NpyMatrix?, fallback: [Float], _ body: (UnsafePointer<Float>) -> R) -> R {
-        if let matrix { return matrix.withRows(body) }
-        return fallback.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 }
 

@@ -4,7 +4,9 @@
 // steps link it, so another kernel means re-executing this program with the variable set — before anything
 // else runs, MPI_Init included, so that it works under mpirun too.
 import Foundation
-import LodestoneCore
+import LodestoneBase
+import LodestoneStorage
+import LodestoneTensor
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -2,7 +2,9 @@
 // `<step>: error: <path or file:line>: <reason>`, and an exit status that tells the truth.
 import ArgumentParser
 import Foundation
-import LodestoneCore
+import LodestoneBase
+import LodestoneStorage
+import LodestoneTensor
 
 /// Runs a step's body. ArgumentParser's own exits pass through (usage errors print the usage); every other
 /// error is described in one line (Foundation's file errors included, see `describe`) and exits with 1.

@@ -1,7 +1,9 @@
 // Flags shared by the steps that use the object store (01, 02, 04).
 import ArgumentParser
 import Foundation
-import LodestoneCore
+import LodestoneBase
+import LodestoneStorage
+import LodestoneTensor
 
 /// `--store` and `--endpoint-url`, declared once.
 public struct StoreOptions: ParsableArguments {

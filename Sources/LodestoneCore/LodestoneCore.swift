@@ -5,5 +5,6 @@
 @_exported import LodestoneText
 @_exported import LodestoneTensor
 @_exported import LodestoneModel
+@_exported import LodestoneEvaluation
 @_exported import LodestoneTraining
 @_exported import LodestoneReport

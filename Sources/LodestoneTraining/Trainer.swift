@@ -3,6 +3,7 @@ import LodestoneBase
 import LodestoneData
 import LodestoneReport
 import LodestoneModel
+import LodestoneEvaluation
 
 /// How a run of the trainer ended.
 public enum TrainingStop: Equatable, Sendable {

@@ -92,3 +92,38 @@ final class CorpusSearchTests: XCTestCase {
         XCTAssertEqual(hits[0][1].score, Float(0.5).squareRoot(), accuracy: 1e-6)
     }
 }
+
+/// CorpusSearch, 05-embed search's one call: a stored corpus and the same rows computed give the same hits, and
+/// stored embeddings that disagree with the texts or the queries are named.
+extension CorpusSearchTests {
+    func testStoredAndComputedCorporaGiveTheSameHits() throws {
+        let model = try SentenceModel.load(mosaicTiny)
+        let texts = ["magnets attract iron", "bread needs yeast", "iron is a metal", "the sea is salty"]
+        let computed = try CorpusSearch.Matrix.make(texts: texts, stored: nil, textsFile: "docs.txt", model: model)
+        let url = root.appendingPathComponent("docs.npy")
+        try AtomicFile.write(EmbeddingFormat.npy.encode(try model.embed(texts), dimension: model.dimension), to: url)
+        let stored = try CorpusSearch.Matrix.make(texts: texts, stored: try NpyMatrix(path: url.path), textsFile: "docs.txt", model: nil)
+        let queries = try CorpusSearch.Matrix.make(texts: ["what attracts iron?"], stored: nil, textsFile: "--query", model: model)
+        let a = try CorpusSearch(corpus: computed).search(queries, k: 4), b = try CorpusSearch(corpus: stored).search(queries, k: 4)
+        XCTAssertEqual(a[0].map(\.index), b[0].map(\.index))
+        XCTAssertEqual(Set(a[0].map(\.index)), [0, 1, 2, 3])
+        // The expected order, from cosines taken here.
+        let q = try model.embed(["what attracts iron?"])[0], docs = try model.embed(texts)
+        let expected = docs.indices.sorted { cosineSimilarity(q, docs[$0]) > cosineSimilarity(q, docs[$1]) }
+        XCTAssertEqual(a[0].map(\.index), expected)
+    }
+
+    func testStoredEmbeddingsThatDisagreeAreNamed() throws {
+        let url = root.appendingPathComponent("three.npy")
+        try AtomicFile.write(EmbeddingFormat.npy.encode(vectors(3, 5, seed: 2), dimension: 5), to: url)
+        let matrix = try NpyMatrix(path: url.path)
+        XCTAssertThrowsError(try CorpusSearch.Matrix.make(texts: ["a", "b"], stored: matrix, textsFile: "docs.txt", model: nil)) {
+            XCTAssertEqual("\($0)", "\(url.path): field 'shape': 3 rows, but docs.txt holds 2 texts")
+        }
+        let corpus = try CorpusSearch.Matrix.make(texts: nil, stored: matrix, textsFile: "", model: nil)
+        let queries = CorpusSearch.Matrix.computed([1, 0, 0, 0], rows: 1, dimension: 4)
+        XCTAssertThrowsError(try CorpusSearch(corpus: corpus).search(queries, k: 1)) {
+            XCTAssertEqual("\($0)", "\(url.path): field 'shape': queries of dimension 4 against a corpus of dimension 5")
+        }
+    }
+}

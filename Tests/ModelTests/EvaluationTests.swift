@@ -10,7 +10,7 @@ final class EvaluationTests: XCTestCase {
         let corpus: [[Float]] = [[1, 0], [0.8, 0.6], [0, 1], [-1, 0]]
         let queries: [[Float]] = [[1, 0], [0, 1], [0, -1]]
         // q0 ranks d0, d1, d2, d3 with d1, d2 relevant; q1 ranks d2 first, relevant; q2 has nothing relevant.
-        let m = Retrieval.informationRetrieval(queries: queries, corpus: corpus, relevant: [[1, 2], [2], []], dimension: 2)
+        let m = RetrievalMetrics.informationRetrieval(queries: queries, corpus: corpus, relevant: [[1, 2], [2], []], dimension: 2)
         let expected: [String: Double] = [
             "cosine_accuracy@1": 0.5, "cosine_accuracy@3": 1, "cosine_accuracy@5": 1, "cosine_accuracy@10": 1,
             "cosine_precision@1": 0.5, "cosine_recall@1": 0.5,
@@ -36,10 +36,10 @@ final class EvaluationTests: XCTestCase {
         let angles: [Float] = [0.1, 0.5, 0.4, 0.9].map { acos($0) }
         let first = angles.map { _ in [Float(1), 0] }
         let second = angles.map { [cos($0), sin($0)] }
-        let m = Retrieval.similarity(first: first, second: second, gold: [1, 2, 3, 4])
+        let m = SimilarityMetrics.similarity(first: first, second: second, gold: [1, 2, 3, 4])
         XCTAssertEqual(m["pearson_cosine"]!, 1.15 / (5 * 0.3275).squareRoot(), accuracy: 1e-6)
         XCTAssertEqual(m["spearman_cosine"]!, 0.8, accuracy: 1e-6)
-        XCTAssertEqual(Retrieval.ranks([3, 1, 1, 2]), [4, 1.5, 1.5, 3])
+        XCTAssertEqual(SimilarityMetrics.ranks([3, 1, 1, 2]), [4, 1.5, 1.5, 3])
     }
 
     // MARK: readers
@@ -90,7 +90,7 @@ final class EvaluationTests: XCTestCase {
     func testUndefinedCorrelationIsNullWithANoteNamingTheData() throws {
         var pairs = ScoredPairs()
         pairs.first = ["a", "b", "c"]; pairs.second = ["d", "e", "f"]; pairs.scores = [3, 3, 3]
-        let metrics = Retrieval.similarity(first: [[1, 0], [0, 1], [1, 1]], second: [[1, 0], [1, 0], [0, 1]], gold: pairs.scores)
+        let metrics = SimilarityMetrics.similarity(first: [[1, 0], [0, 1], [1, 1]], second: [[1, 0], [1, 0], [0, 1]], gold: pairs.scores)
         let result = EvaluationResult(set: .similarity(pairs), data: "sts/constant.tsv", split: nil, model: "m", metrics: metrics)
         XCTAssertEqual(result.lines, ["pearson_cosine: undefined", "spearman_cosine: undefined"])
         XCTAssertEqual(result.notes, ["sts/constant.tsv: pearson_cosine and spearman_cosine undefined: every gold score is 3.0, so a correlation with it has no value"])
@@ -138,5 +138,42 @@ final class EvaluationTests: XCTestCase {
         guard case .pairs(let set) = try EvaluationData.load(pairs.path) else { return XCTFail("not pairs") }
         XCTAssertEqual(set.queryTexts, ["q1", "q2"]); XCTAssertEqual(set.corpusTexts, ["p1", "p2"])
         XCTAssertEqual(set.relevant, [[0], [1]])
+    }
+}
+
+/// The Evaluator seam: each evaluator scores at a truncation width when asked, as sentence-transformers' truncate_dim.
+extension EvaluationTests {
+    /// One query, two documents. At full width document 1 is nearer (cosine 0.8 against 0.6); on the first two
+    /// dimensions, re-normalized, document 0 is (1 against 0.8). Document 0 is the relevant one.
+    func testRetrievalEvaluatorScoresAtTheTruncationWidth() throws {
+        var set = RetrievalSet()
+        set.queryIDs = ["q"]; set.queryTexts = ["query"]
+        set.corpusIDs = ["a", "b"]; set.corpusTexts = ["doc a", "doc b"]
+        set.relevant = [[0]]
+        let vectors: [String: [Float]] = ["query": [1, 0, 0], "doc a": [0.6, 0, 0.8], "doc b": [0.8, 0.6, 0]]
+        let embed: Embedder = { texts in texts.map { vectors[$0]! } }
+        let evaluator = RetrievalEvaluator(data: "made", set: set, pairs: false)
+        let full = try evaluator.evaluate(model: "m", truncateDim: nil, embed: embed)
+        let short = try evaluator.evaluate(model: "m", truncateDim: 2, embed: embed)
+        XCTAssertEqual(full.metrics["cosine_accuracy@1"], 0)
+        XCTAssertEqual(short.metrics["cosine_accuracy@1"], 1)
+        XCTAssertNil(full.dimension)
+        XCTAssertEqual(short.dimension, 2)
+        XCTAssertThrowsError(try evaluator.evaluate(model: "m", truncateDim: 4, embed: embed)) {
+            XCTAssertTrue("\($0)".contains("cannot truncate embeddings of 3 dimensions to 4"), "\($0)")
+        }
+    }
+
+    /// Scored pairs at a width: the cosines of the truncated, re-normalized pairs.
+    func testSimilarityEvaluatorScoresAtTheTruncationWidth() throws {
+        var pairs = ScoredPairs()
+        pairs.first = ["x", "y", "z"]; pairs.second = ["x2", "y2", "z2"]; pairs.scores = [1, 2, 3]
+        // Full width: cosines 0.6, 0.8, 0.96 (Spearman 1). First 2 dims, re-normalized: 1, 0.8, 0.96 (Spearman −0.5).
+        let vectors: [String: [Float]] = ["x": [1, 0, 0], "x2": [0.6, 0, 0.8], "y": [1, 0, 0], "y2": [0.8, 0.6, 0],
+                                          "z": [0, 1, 0], "z2": [0.28, 0.96, 0]]
+        let embed: Embedder = { texts in texts.map { vectors[$0]! } }
+        let evaluator = SimilarityEvaluator(data: "made.tsv", pairs: pairs)
+        XCTAssertEqual(try evaluator.evaluate(model: "m", truncateDim: nil, embed: embed).metrics["spearman_cosine"]!, 1, accuracy: 1e-9)
+        XCTAssertEqual(try evaluator.evaluate(model: "m", truncateDim: 2, embed: embed).metrics["spearman_cosine"]!, -0.5, accuracy: 1e-9)
     }
 }

@@ -52,8 +52,8 @@ final class ModuleTests: XCTestCase {
         let model = try SentenceModel.load(try modelDirectory())
         let e = try expected
         for (data, values) in [("pairs.tsv", e.similarity), ("beir", e.retrieval)] {
-            let set = try EvaluationData.load(fixture.appendingPathComponent(data).path)
-            let metrics = try Evaluation.run(set, dimension: model.dimension) { try model.embed($0) }
+            let metrics = try Evaluators.load(fixture.appendingPathComponent(data).path)
+                .evaluate(model: "m", truncateDim: nil) { try model.embed($0) }.metrics
             XCTAssertFalse(values.isEmpty)
             for (name, value) in values { XCTAssertEqual(metrics[name] ?? .nan, value, accuracy: 1e-5, "\(data) \(name)") }
         }

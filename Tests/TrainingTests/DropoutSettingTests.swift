@@ -4,6 +4,7 @@ import Foundation
 import XCTest
 @testable import LodestoneCore
 import LodestoneCLI
+import LodestoneTrainingCLI
 
 final class DropoutSettingTests: XCTestCase {
     func testFlagSetsTheDropoutAndBadValuesNameTheFlag() throws {

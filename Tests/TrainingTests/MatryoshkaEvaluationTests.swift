@@ -6,6 +6,7 @@ import FoundationXML
 import XCTest
 @testable import LodestoneCore
 import LodestoneCLI
+import LodestoneTrainingCLI
 
 final class MatryoshkaEvaluationTests: XCTestCase {
     func testFlagsAndConfigFileBuildTheMatryoshkaLoss() throws {

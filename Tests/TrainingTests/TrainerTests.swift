@@ -5,6 +5,7 @@ import FoundationXML
 import XCTest
 @testable import LodestoneCore
 import LodestoneCLI
+import LodestoneTrainingCLI
 
 /// The trainer loop on a toy model and a corpus built here: 1 cycle × 2 chunks × 2 epochs × 3 steps = 12 steps.
 final class TrainerTests: XCTestCase {

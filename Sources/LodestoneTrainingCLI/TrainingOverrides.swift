@@ -1,6 +1,7 @@
 // 04-training's hyperparameter flags, declared once: each one overrides the same field of `TrainingConfig`.
 import ArgumentParser
 import Foundation
+import LodestoneCLI
 import LodestoneCore
 
 /// `--config FILE.json` and one flag per `TrainingConfig` field. The result: the original's defaults, then the

@@ -1,9 +1,7 @@
-// Evaluating a model on an evaluation set (retrieval, scored pairs, or anchor/positive pairs), with the metric
-// names sentence-transformers uses, for 05-embed evaluate and for evaluation during training.
+// What an Evaluator returns: one set's metrics under sentence-transformers' names, why any is undefined, and the
+// width the embeddings were truncated to; printed by 05-embed evaluate, logged by 04-training --eval.
 import Foundation
-import LodestoneBase
 import LodestoneData
-import LodestoneModel
 
 public struct EvaluationResult: Sendable {
     public var task: String
@@ -24,7 +22,7 @@ public struct EvaluationResult: Sendable {
     /// A result whose notes say why any metric is undefined.
     public init(set: EvaluationData, data: String, split: String?, model: String, metrics: [String: Double]) {
         self.init(task: set.task, data: data, split: split, model: model, metrics: metrics,
-                  notes: Evaluation.undefinedNotes(set, data: data, metrics: metrics))
+                  notes: EvaluationResult.undefinedNotes(set, data: data, metrics: metrics))
     }
 
     /// Metrics without a value, in report order.
@@ -41,9 +39,10 @@ public struct EvaluationResult: Sendable {
 
     /// Metric names in the order sentence-transformers reports them.
     public var orderedNames: [String] {
-        let ir = Retrieval.accuracyAt.map { "cosine_accuracy@\($0)" }
-            + Retrieval.precisionRecallAt.flatMap { ["cosine_precision@\($0)", "cosine_recall@\($0)"] }
-            + ["cosine_mrr@\(Retrieval.mrrAt)", "cosine_ndcg@\(Retrieval.ndcgAt)", "cosine_map@\(Retrieval.mapAt)"]
+        let m = RetrievalMetrics.self
+        let ir = m.accuracyAt.map { "cosine_accuracy@\($0)" }
+            + m.precisionRecallAt.flatMap { ["cosine_precision@\($0)", "cosine_recall@\($0)"] }
+            + ["cosine_mrr@\(m.mrrAt)", "cosine_ndcg@\(m.ndcgAt)", "cosine_map@\(m.mapAt)"]
         let known = ir + ["pearson_cosine", "spearman_cosine"]
         return known.filter { metrics[$0] != nil } + metrics.keys.filter { !known.contains($0) }.sorted()
     }
@@ -62,19 +61,6 @@ public struct EvaluationResult: Sendable {
         if !notes.isEmpty { object["notes"] = notes }
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     }
-}
-
-public enum Evaluation {
-    /// Embeds what the set needs through `embed` (texts → normalized embeddings) and scores it.
-    public static func run(_ set: EvaluationData, dimension: Int, embed: ([String]) throws -> [[Float]]) throws -> [String: Double] {
-        switch set {
-        case .retrieval(let r), .pairs(let r):
-            return Retrieval.informationRetrieval(queries: try embed(r.queryTexts), corpus: try embed(r.corpusTexts),
-                                                  relevant: r.relevant, dimension: dimension)
-        case .similarity(let p):
-            return Retrieval.similarity(first: try embed(p.first), second: try embed(p.second), gold: p.scores)
-        }
-    }
 
     /// One line per cause of undefined metrics, naming the data file: Pearson and Spearman have no value when
     /// either series is constant (every gold score equal, or every pair at the same cosine).
@@ -87,14 +73,5 @@ public enum Evaluation {
                 : "the model gives every pair the same cosine similarity, so a correlation with it has no value"
         }
         return ["\(data): \(undefined.joined(separator: " and ")) undefined: \(why)"]
-    }
-
-    /// How many texts the set holds, for a one-line description.
-    public static func summary(_ set: EvaluationData) -> String {
-        switch set {
-        case .retrieval(let r): return "retrieval, split \(r.split): \(r.queryIDs.count) queries, \(r.corpusIDs.count) documents"
-        case .pairs(let r): return "pairs: \(r.queryIDs.count) anchors against all positives"
-        case .similarity(let p): return "scored pairs: \(p.count)"
-        }
     }
 }
