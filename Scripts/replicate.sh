@@ -7,7 +7,8 @@
 # and scored pairs (data/eval/similarity.tsv: Spearman). Fails unless training clearly improved accuracy@1. Under 10 minutes on 2 cores once built (release).
 # usage: Scripts/replicate.sh [RUN_DIR]        (default runs/replicate; a previous run there is replaced, any
 #                                             other non-empty directory is refused)
-#   env: TRAIN_CONFIG (default data/train-small.json), THREADS (default 2), MIN_GAIN (accuracy@1, default 0.10)
+#   env: TRAIN_CONFIG (default data/train-small.json), THREADS (default 2), MIN_GAIN (accuracy@1, default 0.10),
+#        MATRYOSHKA=1 also trains with MatryoshkaLoss (dims 256,128,64) and compares both models at 64 dimensions
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=${1:-runs/replicate}
@@ -60,6 +61,26 @@ for when in before after; do
   printf '%-16s %12s %12s %16s %18s\n' "$when training" "$(metric cosine_accuracy@1 05-$when-pairs)" \
     "$(metric cosine_mrr@10 05-$when-pairs)" "$(metric cosine_ndcg@10 05-$when-retrieval)" "$(metric spearman_cosine 05-$when-similarity)"
 done
+if [ "${MATRYOSHKA:-0}" = 1 ]; then
+  # The Matryoshka path: the same schedule with MatryoshkaLoss, then both models scored on their first 64 dimensions.
+  step 04-training-matryoshka "$bin/04-training" --store "$run/store" --records "$run/data_records.json" --model "$run/model-init" \
+    --output "$run/train-matryoshka" --config "$config" --threads "$threads" --loss matryoshka --matryoshka-dims 256,128,64
+  for which in train train-matryoshka; do
+    for dim in 256 64; do
+      step "05-$which-$dim-pairs" "$bin/05-embed" evaluate --model "$run/$which/model" --data data/sample/eval_pairs.jsonl --threads "$threads" --truncate-dim "$dim"
+      step "05-$which-$dim-retrieval" "$bin/05-embed" evaluate --model "$run/$which/model" --data data/eval/retrieval --threads "$threads" --truncate-dim "$dim"
+    done
+  done
+  echo
+  echo "== Matryoshka: MNRL and MatryoshkaLoss(256,128,64) models at full width and on their first 64 dimensions"
+  printf '%-34s %12s %12s %16s\n' "" "accuracy@1" "MRR@10" "retrieval nDCG@10"
+  for which in train train-matryoshka; do
+    for dim in 256 64; do
+      printf '%-34s %12s %12s %16s\n' "$([ $which = train ] && echo MNRL || echo Matryoshka), $dim dims" "$(metric cosine_accuracy@1 05-$which-$dim-pairs)" \
+        "$(metric cosine_mrr@10 05-$which-$dim-pairs)" "$(metric cosine_ndcg@10 05-$which-$dim-retrieval)"
+    done
+  done
+fi
 echo "train log: $run/train/train_logs.txt   loss: $run/train/loss.csv, $run/train/loss.svg   evaluation per epoch: $run/train/eval.csv   model: $run/train/model"
 echo "total: $(( $(date +%s) - start )) s"
 if awk -v b="$b1" -v a="$a1" -v g="$min_gain" 'BEGIN { exit !(a >= b + g) }'; then

@@ -1,6 +1,8 @@
 // Activations of one forward (and backward) pass, carved out of one allocation that grows when a batch
 // needs more and is otherwise reused, so a training step performs no per-op heap allocation.
-// Inference keeps a single layer's buffers (reused by every layer); training keeps every layer's.
+// Inference keeps a single layer's buffers (reused by every layer); training keeps every layer's, except the
+// feed-forward activation (tokens × intermediate, a sixth of a layer), which all layers share: the backward pass
+// recomputes it from the block's input (an element-wise GELU) rather than keep twelve copies.
 import LodestoneTensor
 
 /// One layer's saved tensors (all [tokens, ·] rows, unpadded).
@@ -57,7 +59,7 @@ public final class Activations {
         let H = c.hidden, I = c.intermediate, ffnIn = c.isMosaic ? 2 * I : I
         let stored = training ? c.layers : 1
         var f = Footprint()
-        f.floats = T * (2 * H + 2) + stored * T * (8 * H + 4 + ffnIn + I) + S * (H + 1) + attentionScratch
+        f.floats = T * (2 * H + 2) + stored * T * (8 * H + 4 + ffnIn) + T * I + S * (H + 1) + attentionScratch
         if training { f.floats += T * (6 * H + ffnIn + I) + H + c.layers * T * c.heads } // + attention log-sum-exp
         f.ids = T
         if dropoutMasks {
@@ -90,10 +92,11 @@ public final class Activations {
         var next = storage!
         func take(_ n: Int) -> UnsafeMutablePointer<Float> { defer { next += n }; return next }
         embeddingSum = take(T * H); embeddingMean = take(T); embeddingRstd = take(T); embeddingOutput = take(T * H)
+        let ffnAct = take(T * I)   // shared by every layer (see the top of this file)
         layers = (0..<stored).map { _ in
             LayerActivations(qkv: take(T * 3 * H), attention: take(T * H),
                              attentionSum: take(T * H), attentionMean: take(T), attentionRstd: take(T),
-                             attentionNormed: take(T * H), ffnIn: take(T * ffnIn), ffnAct: take(T * I),
+                             attentionNormed: take(T * H), ffnIn: take(T * ffnIn), ffnAct: ffnAct,
                              ffnSum: take(T * H), ffnMean: take(T), ffnRstd: take(T), output: take(T * H),
                              logSumExp: training ? take(T * c.heads) : nil)
         }

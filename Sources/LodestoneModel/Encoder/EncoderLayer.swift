@@ -92,9 +92,16 @@ func encoderLayerBackward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Fl
         dropoutBackward(dx: s.dSum, dout: s.dX, mask: mask!, count: T * H, rate: hidden)
         return s.dSum
     }
-    // Feed-forward block.
+    // Feed-forward block. Its activation buffer is shared by all layers: recompute this layer's from its input, with
+    // the kept dropout mask (the same arithmetic as the forward pass, so the same bits).
     layerNormBackward(dx: s.dX, dweight: g + o.ffnNormWeight, dbias: g + o.ffnNormBias, dout: s.dX,
                       x: a.ffnSum, mean: a.ffnMean, rstd: a.ffnRstd, weight: p + o.ffnNormWeight, rows: T, dim: H)
+    if c.isMosaic {
+        gatedGeluForward(a.ffnAct, a.ffnIn, rows: T, inner: I)
+        if let hidden { dropoutBackward(dx: a.ffnAct, dout: a.ffnAct, mask: a.feedForwardMask!, count: T * I, rate: hidden) }
+    } else {
+        geluForward(a.ffnAct, a.ffnIn, count: T * I)
+    }
     linearBackward(dinp: s.dFfnAct, dweight: g + o.ffnOutWeight, dbias: g + o.ffnOutBias,
                    dout: c.isMosaic ? s.dX : branchGradient(mask: a.feedForwardMask),
                    inp: a.ffnAct, weight: p + o.ffnOutWeight, rows: T, inDim: I, outDim: H)
