@@ -43,7 +43,13 @@ struct Training: ParsableCommand {
         same global batch, each encoding its slice; rank 0 alone writes the outputs and reads the checkpoint, which \
         it sends to the others. An error, a stall or Ctrl-C on any rank ends the whole job (non-zero); --resume \
         continues. --threads defaults to the cores divided among the host's ranks.
-        Batch log (--log-batches FILE): one JSON line per step, {"step": n, "file": KEY, "columns": [[anchors…],         [positives…], [negatives…]]}: the batch as the loss received it, after the sampler's deduplication and         swaps, each text as tokenized (cut to max_seq_length words; no prompt is ever put before it; tokens are         cut to the smaller of max_seq_length and the model's). Steps are numbered as in loss.csv. Flushed, and         fsynced, with every checkpoint; --resume cuts it back to the checkpoint's step, so each step is there         once. Under mpirun rank 0 writes it (every rank draws the same global batch).         Scripts/check-first-step.sh recomputes step 1's loss with sentence-transformers from it.
+        Batch log (--log-batches FILE): one JSON line per step, {"step": n, "file": KEY, "columns": [[anchors…], \
+        [positives…], [negatives…]]}: the batch as the loss received it, after the sampler's deduplication and \
+        swaps, each text as it was tokenized (cut to max_seq_length words; no prompt is put before it; its tokens \
+        are cut to the smaller of max_seq_length and the model's). Steps are numbered as in loss.csv, failed \
+        epochs' included. Flushed and fsynced with every checkpoint; --resume cuts it back to the checkpoint's \
+        step, so each step is there once. Under mpirun rank 0 writes it (every rank draws the same global batch). \
+        Scripts/check-first-step.sh recomputes step 1's loss from it with sentence-transformers.
         Exit status: 0 when the schedule is done (or --max-steps reached), 1 on an error or when no epoch \
         succeeded, 130 after two Ctrl-Cs (a checkpoint is written; --resume continues).
         """)
