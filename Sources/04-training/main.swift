@@ -3,7 +3,8 @@
 //        the sentence-transformers model directory written by 03-mosaic-model.
 // Writes to --output: `train_logs.txt` (the original's Succeeded/Failed lines), `loss.csv`, `loss.svg`,
 //        `model/` (a sentence-transformers directory, rewritten after every succeeded epoch) and `checkpoints/`
-//        (or --checkpoint-store): weights, AdamW moments, counters, sampler and reader positions, RNG state.
+//        (or --checkpoint-store): weights, AdamW moments, counters, sampler and reader positions, RNG state;
+//        with --log-batches FILE, every step's batch as JSON lines (to recompute a step's loss elsewhere).
 // Unattended: a stalled epoch (--stall-timeout), a non-finite loss or gradient, or one Ctrl-C fails the epoch;
 // its updates are dropped and training goes on. Two Ctrl-Cs within 3 s checkpoint and exit (status 130);
 // `--resume` continues exactly where the checkpoint left off. An epoch is logged as succeeded only once its
@@ -47,6 +48,13 @@ struct Training: ParsableCommand {
         same global batch, each encoding its slice; rank 0 alone writes the outputs and reads the checkpoint, which \
         it sends to the others. An error, a stall or Ctrl-C on any rank ends the whole job (non-zero); --resume \
         continues. --threads defaults to the cores divided among the host's ranks.
+        Batch log (--log-batches FILE): one JSON line per step, {"step": n, "file": KEY, "columns": [[anchors…], \
+        [positives…], [negatives…]]}: the batch as the loss received it, after the sampler's deduplication and \
+        swaps, each text as it was tokenized (cut to max_seq_length words; no prompt is put before it; its tokens \
+        are cut to the smaller of max_seq_length and the model's). Steps are numbered as in loss.csv, failed \
+        epochs' included. Flushed and fsynced with every checkpoint; --resume cuts it back to the checkpoint's \
+        step, so each step is there once. Under mpirun rank 0 writes it (every rank draws the same global batch). \
+        Scripts/check-first-step.sh recomputes step 1's loss from it with sentence-transformers.
         Exit status: 0 when the schedule is done (or --max-steps reached), 1 on an error or when no epoch \
         succeeded, 130 after two Ctrl-Cs (a checkpoint is written; --resume continues).
         """)
@@ -69,6 +77,8 @@ struct Training: ParsableCommand {
     @Option(parsing: .upToNextOption,
             help: "Evaluation sets scored after every succeeded epoch (as 05-embed evaluate --data: a BEIR directory, scored pairs, pairs); metrics go to eval.csv and loss.svg, and the best epoch is named at the end.")
     var eval: [String] = []
+    @Option(help: ArgumentHelp("Write every step's batch to FILE, one JSON line per step (see above).", valueName: "file"))
+    var logBatches: String?
     @OptionGroup var hyperparameters: TrainingOverrides
 
     func validate() throws {
@@ -172,6 +182,7 @@ struct Training: ParsableCommand {
         options.maxTokens = maxTokens
         options.baseModel = model
         options.guideTokenizer = guide.map { ($0.tokenizer, $0.maxSeqLength) }
+        options.batchLogURL = logBatches.map { URL(fileURLWithPath: $0) }
         options.crash = { _ in kill(getpid(), SIGKILL) }   // a drill of the real thing: LODESTONE_FAULTS=crash@N
         if !evaluators.isEmpty {
             let scorer = SentenceModel(config: encoder.encoder.config, encoder: encoder.encoder, tokenizer: tokenizer, maxSeqLength: maxTokens)
@@ -255,6 +266,21 @@ struct Training: ParsableCommand {
         let inputs = [OutputGuard.Input("--model", model), OutputGuard.Input("--records", records)] + stores
             + eval.map { OutputGuard.Input("--eval", $0) } + [guideModelFlag].compactMap { $0 }
         try OutputGuard.checkDirectory(output, flag: "--output", inputs: inputs, mustNotHold: [.init("--model", model)])
+        if let logBatches { try checkBatchLog(logBatches, inputs: inputs) }
+    }
+
+    /// Refuses a --log-batches FILE that is a directory, an input (or inside one), --output itself, or one of
+    /// the run's other outputs (its logs, manifest and lock, model/, the checkpoints).
+    func checkBatchLog(_ file: String, inputs: [OutputGuard.Input]) throws {
+        let config = hyperparameters.config.map { [OutputGuard.Input("--config", $0)] } ?? []
+        try OutputGuard.checkFile(file, flag: "--log-batches", inputs: inputs + config)
+        let out = URL(fileURLWithPath: output)
+        let names = TrainingOutputs.logNames + [TrainingOutputs.manifestName, OutputLock.fileName]
+        let files = [OutputGuard.Input("--output", output)]
+            + names.map { OutputGuard.Input("--output's", out.appendingPathComponent($0).path) }
+        var directories = [OutputGuard.Input("--output's", out.appendingPathComponent("model").path)]
+        if checkpointStore == nil { directories.append(.init("--output's", out.appendingPathComponent("checkpoints").path)) }
+        try OutputGuard.checkNotOtherOutput(file, flag: "--log-batches", files: files, directories: directories)
     }
 
     /// --guide-model (flag or config file) as an input --output must stay out of.

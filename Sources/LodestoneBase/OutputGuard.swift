@@ -52,6 +52,45 @@ public enum OutputGuard {
         }
     }
 
+    /// Refuses `output` (a file named by `flag`) when it is one of the run's other output `files` or lies under
+    /// one of its output `directories`, whether they exist yet or not: an existing file is compared by device
+    /// and inode (hard links), and every path with its existing part resolved (symlinks, `..`).
+    public static func checkNotOtherOutput(_ output: String, flag: String, files: [Input], directories: [Input]) throws {
+        let out = resolvedPath(output)
+        let outID = identity(output)
+        for other in files {
+            let sameFile = outID.flatMap { o in identity(other.path).map { $0.same(as: o) } } ?? false
+            if sameFile || resolvedPath(other.path) == out {
+                throw InputError(file: output, reason: "is \(other.flag) \(other.path), another output of this run; choose another \(flag)")
+            }
+        }
+        for other in directories {
+            let dir = resolvedPath(other.path)
+            if out == dir || out.hasPrefix(dir == "/" ? "/" : dir + "/") {
+                throw InputError(file: output, reason: "is inside \(other.flag) \(other.path), which this run writes; choose another \(flag)")
+            }
+        }
+    }
+
+    /// `path` as an absolute path whose deepest existing ancestor is resolved by the kernel (realpath), the
+    /// rest appended as typed (`.` and `..` there taken as text): two spellings of a file not yet created agree.
+    static func resolvedPath(_ path: String) -> String {
+        var existing = path.isEmpty ? "." : path
+        var rest: [String] = []
+        while identity(existing) == nil {
+            let parent = parentPath(existing)
+            let name = String(existing.dropFirst(parent.count).drop { $0 == "/" }).split(separator: "/").first.map(String.init) ?? ""
+            if !name.isEmpty { rest.insert(name, at: 0) }
+            if parent == existing || parent.isEmpty { existing = "."; break }
+            existing = parent
+        }
+        guard let real = realpath(existing, nil) else { return path }
+        defer { free(real) }
+        let base = String(cString: real)
+        guard !rest.isEmpty else { return base }
+        return URL(fileURLWithPath: (base == "/" ? "" : base) + "/" + rest.joined(separator: "/")).standardized.path
+    }
+
     /// Refuses `output` when it, or the directory it would be created in, lies inside an input directory.
     static func checkNotInside(_ output: String, flag: String, inputs: [Input]) throws {
         let directories = inputs.filter { identity($0.path)?.isDirectory == true }

@@ -42,6 +42,9 @@ public struct TrainerOptions {
     public var baseModel: String?
     /// A guide model's tokenizer and token cap (GIST): each step's texts are tokenized for it too.
     public var guideTokenizer: (tokenizer: TextTokenizer, maxTokens: Int)?
+    /// Where every step's batch goes, one JSON line per step (04's --log-batches; `BatchLog`). Rank 0 writes it:
+    /// every rank draws the same global batch.
+    public var batchLogURL: URL?
     public init(config: TrainingConfig, outputDirectory: URL) {
         self.config = config; self.outputDirectory = outputDirectory
     }
@@ -71,6 +74,7 @@ public final class Trainer {
     private var trainLog: TrainLog?
     private var lossLog: LossLog?
     private var evalLog: EvalLog?
+    private var batchLog: BatchLog?
     /// What the writer has written in the output directory (its manifest); nil on the other ranks.
     private var outputs: TrainingOutputs?
     private let printer: ProgressPrinter
@@ -149,6 +153,7 @@ public final class Trainer {
         trainLog = try TrainLog(url: trainLogURL, keepLines: progress.logLines, lastLine: progress.lastLogLine)
         lossLog = try LossLog(url: lossCSVURL, keepThrough: progress.executedSteps)
         if options.evaluate != nil { evalLog = try EvalLog(url: evalCSVURL, keepThrough: progress.executedSteps) }
+        if let url = options.batchLogURL { batchLog = try BatchLog(url: url, keepThrough: progress.executedSteps) }
         // A kill between the checkpoint of a succeeded epoch and the rename of its model left model/ behind the
         // log: the checkpoint, taken at the epoch's end, holds that model; put it in place.
         if progress.stepInEpoch == 0, progress.succeededEpochs > 0, options.saveModelEachEpoch,
@@ -166,13 +171,14 @@ public final class Trainer {
             if trainLog == nil { trainLog = try TrainLog(url: trainLogURL, keepLines: 0) }
             if lossLog == nil { lossLog = try LossLog(url: lossCSVURL, keepThrough: nil) }
             if options.evaluate != nil, evalLog == nil { evalLog = try EvalLog(url: evalCSVURL, keepThrough: nil) }
+            if let url = options.batchLogURL, batchLog == nil { batchLog = try BatchLog(url: url, keepThrough: nil) }
         }
         try RankStart(stateChecksum: try model.withTrainingState { Checkpointer.checksum($0) },
                       config: config, files: sampler.files, sampler: sampler.state).checkAgainstRoot(options.collective)
         try rollback.begin(model)
         runStart = Date(); pairsThisRun = 0; stepsThisRun = 0
         watchdog.start(hardTimeout: 3 * config.stallTimeout)
-        defer { watchdog.stop(); try? lossLog?.flush(); printer.finishLine(); try? writePlot() }
+        defer { watchdog.stop(); try? lossLog?.flush(); try? batchLog?.flush(); printer.finishLine(); try? writePlot() }
 
         while !progress.finished {
             if let max = config.maxSteps, progress.executedSteps >= max {
@@ -221,19 +227,21 @@ public final class Trainer {
             switch fault {
             case .interrupt?: interrupts.receive()
             case .stop?: interrupts.receive(); interrupts.receive()
-            case .crash?: try lossLog?.flush(); try options.crash(stepNumber)
+            case .crash?: try lossLog?.flush(); try batchLog?.flush(); try options.crash(stepNumber)
             default: break
             }
             if interrupts.takeFailRequest() { return .failed("interrupted by Ctrl-C before step \(stepNumber)") }
             if interrupts.stopRequested { return .paused }
 
             let started = Date()
-            let (_, examples) = try sampler.nextBatch()
+            let (file, examples) = try sampler.nextBatch()
+            let texts = textColumns(examples)   // the batch is final here: deduplicated, pairs swapped
+            batchLog?.append(step: stepNumber, file: sampler.files[file].key, columns: texts)
             let lr = WarmupLinear(warmupSteps: warmup, totalSteps: config.stepsPerEpoch).learningRate(base: config.learningRate, step: progress.stepInEpoch)
             var result: StepResult
             do {
                 if fault == .stall { Thread.sleep(forTimeInterval: config.stallTimeout + 0.05) }
-                result = try model.trainStep(columns: tokenizeColumns(examples), guideColumns: tokenizeGuideColumns(examples),
+                result = try model.trainStep(columns: tokenize(texts), guideColumns: tokenizeForGuide(texts),
                                              learningRate: Float(lr),
                                              dropoutSeed: Self.dropoutSeed(seed: config.seed, step: stepNumber))
             } catch where options.collective.isSingleProcess {
@@ -276,19 +284,24 @@ public final class Trainer {
         return g.next()
     }
 
-    /// Texts → token ids, one column per text position; as many columns as the shortest example has texts.
-    func tokenizeColumns(_ examples: [TrainingExample]) -> [[[Int32]]] {
+    /// The batch's texts, one column per text position (anchors, positives, negatives…); as many columns as
+    /// the shortest example has texts. Exactly what is tokenized: no prompt is put before them.
+    func textColumns(_ examples: [TrainingExample]) -> [[String]] {
         let columns = examples.map(\.texts.count).min() ?? 0
+        return (0..<columns).map { c in examples.map { $0.texts[c] } }
+    }
+
+    /// Texts → token ids, at most `max_seq_length` (or the model's cap) per text.
+    func tokenize(_ columns: [[String]]) -> [[[Int32]]] {
         let cap = min(config.maxSeqLength, options.maxTokens ?? .max)
-        return (0..<columns).map { c in examples.map { tokenizer.encode($0.texts[c], maxLength: cap) } }
+        return columns.map { column in column.map { tokenizer.encode($0, maxLength: cap) } }
     }
 
     /// The same texts for the guide model (nil without one): its tokenizer, within both models' caps.
-    func tokenizeGuideColumns(_ examples: [TrainingExample]) -> [[[Int32]]]? {
+    func tokenizeForGuide(_ columns: [[String]]) -> [[[Int32]]]? {
         guard let guide = options.guideTokenizer else { return nil }
-        let columns = examples.map(\.texts.count).min() ?? 0
         let cap = min(config.maxSeqLength, options.maxTokens ?? .max, guide.maxTokens)
-        return (0..<columns).map { c in examples.map { guide.tokenizer.encode($0.texts[c], maxLength: cap) } }
+        return columns.map { column in column.map { guide.tokenizer.encode($0, maxLength: cap) } }
     }
 
     /// Moves to the next epoch (and chunk, and cycle).
@@ -360,6 +373,7 @@ public final class Trainer {
         if options.isWriter, let checkpointer, let lossLog {
             try lossLog.flush(durable: true)
             try evalLog?.flush(durable: true)
+            try batchLog?.flush(durable: true)   // a killed run keeps every step its checkpoint counts
             let state = CheckpointState(progress: progress, sampler: sampler.state, lossAverage: lossAverage, config: config,
                                         parameterCount: model.parameterCount, optimizerStep: 0, weightsChecksum: 0)
             try model.withTrainingState { try checkpointer.save(state, model: $0) }
@@ -451,6 +465,7 @@ public final class Trainer {
         var outputs = [("train log", trainLogURL), ("loss.csv", lossCSVURL), ("eval.csv", evalCSVURL), ("loss plot", lossPlotURL),
                        ("model", modelURL)]
             .filter { FileManager.default.fileExists(atPath: $0.1.path) }.map { ($0.0, $0.1.path) }
+        if let batchLog { outputs.append(("batch log", batchLog.url.path)) }
         if let checkpointer, (try? checkpointer.exists()) == true { outputs.append(("checkpoint", checkpointer.location)) }
         return TrainingSummary(succeededEpochs: progress.succeededEpochs, failedEpochs: progress.failedEpochs,
                                committedSteps: progress.committedSteps, executedSteps: progress.executedSteps,

@@ -124,4 +124,27 @@ final class OutputGuardTests: XCTestCase {
         holder.waitUntilExit()
         XCTAssertNoThrow(try OutputLock(directory: dir, step: "04-training"))
     }
+
+    /// 04's --log-batches: a file that is another output of the run (existing or not yet) or lies under one of
+    /// its output directories, however it is spelled.
+    func testAFileThatIsAnotherOutputIsRefusedHoweverItIsSpelled() throws {
+        let run = root.appendingPathComponent("run")
+        try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+        try Data("step\n".utf8).write(to: run.appendingPathComponent("loss.csv"))
+        let files = [OutputGuard.Input("loss.csv of --output", run.appendingPathComponent("loss.csv").path),
+                     OutputGuard.Input("train_logs.txt of --output", run.appendingPathComponent("train_logs.txt").path)]
+        let directories = [OutputGuard.Input("model/ of --output", run.appendingPathComponent("model").path)]
+        func check(_ path: String) throws { try OutputGuard.checkNotOtherOutput(path, flag: "--log-batches", files: files, directories: directories) }
+        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("alias").path, withDestinationPath: run.path)
+        XCTAssertEqual(link(run.appendingPathComponent("loss.csv").path, root.appendingPathComponent("hard.csv").path), 0)
+        for (path, words) in [(root.appendingPathComponent("alias/loss.csv").path, "is loss.csv of --output"),
+                              (root.appendingPathComponent("hard.csv").path, "is loss.csv of --output"),
+                              (root.appendingPathComponent("alias/../run/train_logs.txt").path, "is train_logs.txt of --output"),
+                              (run.path + "/model/x/b.jsonl", "is inside model/ of --output"),
+                              (root.appendingPathComponent("alias/model").path, "is inside model/ of --output")] {
+            XCTAssertThrowsError(try check(path), path) { XCTAssertTrue("\($0)".contains(words), "\(path): \($0)") }
+        }
+        XCTAssertNoThrow(try check(run.appendingPathComponent("batches.jsonl").path))
+        XCTAssertNoThrow(try check(run.appendingPathComponent("model.jsonl").path))
+    }
 }
