@@ -19,23 +19,8 @@ venv=${BENCH_VENV:-.venv-bench}
 threads=${THREADS:-2}
 main_model=${MAIN_MODEL:-runs/replicate/train/model}
 fixtures=${LODESTONE_FIXTURES:-Tests/Fixtures/reference}
-export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet ${PIP_ARGS:-} torch sentence-transformers numpy
-fi
-python=$venv/bin/python
-
-echo "== build (release)"
-swift build -c release 2>&1 | grep -E "error|Compiling|Build" | tail -3
-bin=$(swift build -c release --show-bin-path)
-quiet() {  # quiet LOG COMMAND…: runs, keeps the output in LOG, shows it only on failure
-  local log=$1; shift
-  if ! "$@" >"$log" 2>&1; then cat "$log" >&2; echo "check-python: failed: $*" >&2; exit 1; fi
-}
+script=check-python
+source Scripts/check-common.sh
 
 "$python" Scripts/check-python.py texts data/bert-base-uncased/vocab.txt "$work/texts.txt"
 

@@ -65,31 +65,15 @@ final class CachedRankingLossTests: XCTestCase {
             let single = trainer(mosaic: mosaic, dropout: rates, textsPerPass: nil)
             let reference = try single.computeGradients(columns: columns, dropoutSeed: 5)
             for ranks in [2, 3] {
-                let group = ThreadCollectiveGroup(size: ranks)
-                final class Results: @unchecked Sendable { var byRank: [(LodestoneModel.StepResult, [Float])?] = [] }
-                let box = Results()
-                box.byRank = Array(repeating: nil, count: ranks)
-                let lock = NSLock()
-                // One thread per rank (not concurrentPerform, whose pool may be smaller than the ranks that must meet).
-                let done = DispatchGroup()
-                for rank in 0..<ranks {
-                    done.enter()
-                    Thread {
-                        let t = self.trainer(mosaic: mosaic, dropout: rates, textsPerPass: rank == 0 ? 1 : nil)
-                        t.collective = group.member(rank)
-                        let r = try! t.computeGradients(columns: self.columns, dropoutSeed: 5)
-                        lock.lock(); box.byRank[rank] = (r, self.gradients(t)); lock.unlock()
-                        done.leave()
-                    }.start()
+                let byRank = try stepOnRanks(ranks, columns: columns, dropoutSeed: 5) { rank in
+                    self.trainer(mosaic: mosaic, dropout: rates, textsPerPass: rank == 0 ? 1 : nil)
                 }
-                XCTAssertEqual(done.wait(timeout: .now() + 60), .success, "ranks finished")
-                for (rank, result) in box.byRank.enumerated() {
-                    let (r, g) = try XCTUnwrap(result)
+                for (rank, (r, g)) in byRank.enumerated() {
                     let what = "\(mosaic ? "mosaic" : "bert"), rank \(rank) of \(ranks)"
                     XCTAssertEqual(r.loss, reference.loss, accuracy: 1e-5, what)
                     assertSame(g, gradients(single), what)
                 }
-                XCTAssertEqual(box.byRank[0]?.1, box.byRank[ranks - 1]?.1, "every rank holds the same summed gradients")
+                XCTAssertEqual(byRank[0].gradients, byRank[ranks - 1].gradients, "every rank holds the same summed gradients")
             }
         }
     }

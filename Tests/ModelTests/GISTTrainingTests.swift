@@ -48,25 +48,13 @@ final class GISTTrainingTests: XCTestCase {
     func testRanksSharingAGISTStepEndWithTheSingleProcessGradients() throws {
         let single = trainer(gist, textsPerPass: nil, guide: try guideModel())
         let reference = try single.computeGradients(columns: columns, dropoutSeed: 3)
-        let group = ThreadCollectiveGroup(size: 2)
-        final class Results: @unchecked Sendable { var byRank: [(Float, [Float])?] = [nil, nil] }
-        let box = Results(), lock = NSLock(), done = DispatchGroup()
-        let guides = [try guideModel(), try guideModel()]   // one per rank, as each process loads its own
-        for rank in 0..<2 {
-            done.enter()
-            Thread {
-                let t = self.trainer(self.gist, textsPerPass: rank == 0 ? 2 : nil, guide: guides[rank])
-                t.collective = group.member(rank)
-                let r = try! t.computeGradients(columns: self.columns, dropoutSeed: 3)
-                lock.lock(); box.byRank[rank] = (r.loss, self.gradients(t)); lock.unlock()
-                done.leave()
-            }.start()
+        // Each rank loads its own guide, as each process does.
+        let byRank = try stepOnRanks(2, columns: columns, dropoutSeed: 3) { rank in
+            self.trainer(self.gist, textsPerPass: rank == 0 ? 2 : nil, guide: try self.guideModel())
         }
-        XCTAssertEqual(done.wait(timeout: .now() + 60), .success)
         let scale = gradients(single).map(abs).max() ?? 0
-        for (rank, result) in box.byRank.enumerated() {
-            let (loss, g) = try XCTUnwrap(result)
-            XCTAssertEqual(loss, reference.loss, accuracy: 1e-5 * max(1, abs(reference.loss)), "rank \(rank)")
+        for (rank, (r, g)) in byRank.enumerated() {
+            XCTAssertEqual(r.loss, reference.loss, accuracy: 1e-5 * max(1, abs(reference.loss)), "rank \(rank)")
             XCTAssertLessThan(worstDifference(g, gradients(single)), 1e-5 * scale, "rank \(rank)")
         }
     }

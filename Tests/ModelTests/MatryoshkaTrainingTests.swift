@@ -44,24 +44,10 @@ final class MatryoshkaTrainingTests: XCTestCase {
     func testRanksSharingAMatryoshkaStepEndWithTheSingleProcessGradients() throws {
         let single = trainer(matryoshka, textsPerPass: nil)
         let reference = try single.computeGradients(columns: columns, dropoutSeed: 3)
-        let group = ThreadCollectiveGroup(size: 2)
-        final class Results: @unchecked Sendable { var byRank: [(Float, [Float])?] = [nil, nil] }
-        let box = Results(), lock = NSLock(), done = DispatchGroup()
-        for rank in 0..<2 {
-            done.enter()
-            Thread {
-                let t = self.trainer(self.matryoshka, textsPerPass: rank == 0 ? 1 : nil)
-                t.collective = group.member(rank)
-                let r = try! t.computeGradients(columns: self.columns, dropoutSeed: 3)
-                lock.lock(); box.byRank[rank] = (r.loss, self.gradients(t)); lock.unlock()
-                done.leave()
-            }.start()
-        }
-        XCTAssertEqual(done.wait(timeout: .now() + 60), .success)
+        let byRank = try stepOnRanks(2, columns: columns, dropoutSeed: 3) { rank in self.trainer(self.matryoshka, textsPerPass: rank == 0 ? 1 : nil) }
         let scale = gradients(single).map(abs).max() ?? 0
-        for (rank, result) in box.byRank.enumerated() {
-            let (loss, g) = try XCTUnwrap(result)
-            XCTAssertEqual(loss, reference.loss, accuracy: 1e-5 * max(1, abs(reference.loss)), "rank \(rank)")
+        for (rank, (r, g)) in byRank.enumerated() {
+            XCTAssertEqual(r.loss, reference.loss, accuracy: 1e-5 * max(1, abs(reference.loss)), "rank \(rank)")
             XCTAssertLessThan(worstDifference(g, gradients(single)), 1e-5 * scale, "rank \(rank)")
         }
     }
