@@ -139,9 +139,9 @@ best() { python3 -c "import sys; print(min(float(x) for x in sys.argv[1:]))" "$@
 ours_t=(); theirs_t=(); theirs_pad=0; ours_e=(); theirs_e=(); theirs_epad=0
 for round in $(seq "$rounds"); do
   ours_t+=("$(ours_train)")
-  read -r s pad < <(theirs train); theirs_t+=("$s"); theirs_pad=$pad
+  read -r s pad < <(theirs train 2>"$work/st.log" | tail -1); theirs_t+=("$s"); theirs_pad=$pad
   ours_e+=("$(ours_encode)")
-  read -r s pad < <(theirs encode); theirs_e+=("$s"); theirs_epad=$pad
+  read -r s pad < <(theirs encode 2>"$work/st.log" | tail -1); theirs_e+=("$s"); theirs_epad=$pad
   echo "round $round: train ours ${ours_t[-1]} s, theirs ${theirs_t[-1]} s; encode ours ${ours_e[-1]} s, theirs ${theirs_e[-1]} s" >&2
 done
 train_tokens=$(tokens_of train); encode_tokens=$(tokens_of encode)
