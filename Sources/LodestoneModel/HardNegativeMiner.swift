@@ -91,3 +91,17 @@ public enum HardNegativeMiner {
         return rows
     }
 }
+
+extension SentenceModel {
+    /// The prompt sentence-transformers' `encode_query` uses: the one asked for, else the model's prompt named
+    /// "query", else the model's default.
+    public func queryPrompt(_ asked: Prompt?) -> Prompt {
+        asked ?? (prompts.prompts["query"] != nil ? .named("query") : .modelDefault)
+    }
+
+    /// The prompt `encode_document` uses: the one asked for, else the model's "document", "passage" or "corpus"
+    /// prompt (the first it has), else the model's default.
+    public func documentPrompt(_ asked: Prompt?) -> Prompt {
+        asked ?? ["document", "passage", "corpus"].first { prompts.prompts[$0] != nil }.map { .named($0) } ?? .modelDefault
+    }
+}
