@@ -12,10 +12,10 @@ out=${1:-Tests/Fixtures/reference}
 python=${PYTHON:-}
 if [ -z "$python" ]; then
   venv=${FIXTURES_VENV:-.build/fixtures-venv}
-  if ! "$venv/bin/python" -c "import torch, transformers, sentence_transformers, safetensors" 2>/dev/null; then
+  if ! "$venv/bin/python" -c "import torch, transformers, sentence_transformers, safetensors, datasets" 2>/dev/null; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet ${PIP_ARGS:-} "torch==2.15.0" "transformers==5.24.0" \
-      "sentence-transformers==6.3.0" safetensors numpy
+      "sentence-transformers==6.3.0" safetensors numpy datasets
   fi
   python=$venv/bin/python
 fi
@@ -24,3 +24,4 @@ minilm=${LODESTONE_MINILM:-$(bash Scripts/fetch-minilm.sh)}
 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "$python" Scripts/reference/make_fixtures.py --out "$out" --minilm "$minilm"
 mkdir -p "$out/losses"
 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "$python" Scripts/reference/make_loss_fixtures.py --out "$out/losses/losses.json"
+OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "$python" Scripts/reference/make_mining_fixtures.py --out "$out/mining" --minilm "$minilm"

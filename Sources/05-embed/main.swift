@@ -3,6 +3,8 @@
 //   into .npy (float32 [n, dim]) or .jsonl, in input order; texts are length-sorted into batches for speed.
 // `05-embed evaluate --model DIR --pairs FILE.jsonl` prints retrieval accuracy@1 and MRR@10 of anchors
 //   against their positives. `05-embed search --model DIR --corpus FILE --query TEXT` prints the nearest texts.
+// `05-embed mine-hard-negatives --model DIR --data PAIRS --output OUT.jsonl.gz` adds hard negatives to pairs as
+//   sentence-transformers' mine_hard_negatives does, in rows 04-training trains on.
 // Works with any sentence-transformers directory of BERT or MosaicBERT (this project's, or Python's).
 import ArgumentParser
 import Foundation
@@ -235,10 +237,129 @@ struct Search: ParsableCommand {
     }
 }
 
+struct MineHardNegatives: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mine-hard-negatives",
+        abstract: "Add hard negatives to (anchor, positive) pairs, as sentence-transformers' mine_hard_negatives (n-tuple rows).",
+        discussion: """
+        Each anchor's nearest corpus texts (exact cosine search through cblas_sgemm) become its negatives, except \
+        its own text and its positives; the corpus is the positives (each distinct text once) plus --corpus. \
+        Candidates are filtered (margins against the anchor's lowest positive score, --max-score, --min-score), \
+        ranks --range-min..<--range-max of those left are the window, and --num-negatives are taken from it (the \
+        best, or a seeded random draw). An anchor with too few is left out, with all its rows, as in \
+        sentence-transformers' n-tuple format; the count is printed. --output holds JSON lists \
+        ["anchor", "positive", "neg 1", ...], one per line (gzipped when it ends in .gz): a file 04-training \
+        trains on directly (put it in the store as data/NAME.jsonl.gz and count it with 02-data-records).
+        """)
+    @OptionGroup var options: ModelOptions
+    @Option(name: [.customLong("data"), .customLong("pairs")],
+            help: "Pairs: .jsonl of {\"anchor\", \"positive\"}, or any training record file (.gz too); a line's first (anchor, positive).")
+    var data: String
+    @Option(help: "Output: .jsonl or .json (.gz to compress); replaced atomically if it exists.")
+    var output: String
+    @Option(help: "More candidate texts (.txt one per line, or .jsonl with \"text\"); the positives are always candidates.")
+    var corpus: String?
+    @Option(parsing: .unconditional, help: "Negatives per anchor.")
+    var numNegatives = 3
+    @Option(parsing: .unconditional, help: "Skip the best this many candidates that pass the filters.")
+    var rangeMin = 0
+    @Option(parsing: .unconditional, help: "Consider only the best this many candidates that pass the filters (default: --range-min + --num-negatives, times 10 with a margin or --max-score, + the most positives of an anchor).")
+    var rangeMax: Int?
+    @Option(parsing: .unconditional, help: "Leave out candidates scoring above this.")
+    var maxScore: Float?
+    @Option(parsing: .unconditional, help: "Leave out candidates scoring below this.")
+    var minScore: Float?
+    @Option(parsing: .unconditional, help: "Leave out candidates scoring above the positive's score minus this.")
+    var absoluteMargin: Float?
+    @Option(parsing: .unconditional, help: "Leave out candidates scoring above positive - |positive| × this (0.05 as NV-Retriever).")
+    var relativeMargin: Float?
+    @Option(help: "top (the best candidates) or random (drawn from the window, seeded by --seed).")
+    var samplingStrategy = SamplingStrategy.top
+    @Option(parsing: .unconditional, help: "Seed of the random sampling strategy.")
+    var seed: UInt64 = 42
+    @Option(help: "Prompt name for the corpus texts (--prompt-name/--prompt are the anchors'); default: the model's document, passage or corpus prompt, else its default.")
+    var corpusPromptName: String?
+    @Option(help: "Prompt text for the corpus texts instead (\"\" for none).")
+    var corpusPrompt: String?
+
+    enum SamplingStrategy: String, ExpressibleByArgument, CaseIterable { case top, random }
+
+    var settings: HardNegativeMining.Settings {
+        var s = HardNegativeMining.Settings()
+        s.numNegatives = numNegatives; s.rangeMin = rangeMin; s.rangeMax = rangeMax
+        s.maxScore = maxScore; s.minScore = minScore; s.absoluteMargin = absoluteMargin; s.relativeMargin = relativeMargin
+        s.sampling = samplingStrategy == .top ? .top : .random(seed: seed)
+        return s
+    }
+
+    func validate() throws {
+        if let problem = settings.problem { throw ValidationError(problem) }
+        if corpusPromptName != nil && corpusPrompt != nil { throw ValidationError("give --corpus-prompt-name or --corpus-prompt, not both") }
+    }
+
+    func run() throws {
+        try runStep("05-embed mine-hard-negatives", blasThreads: options.threads) {
+            // 1. Check the output before any work: JSON lines (optionally gzipped), not a directory, not an input.
+            let name = output.lowercased()
+            guard [".jsonl", ".json", ".jsonl.gz", ".json.gz"].contains(where: { name.hasSuffix($0) }) else {
+                throw InputError(file: output, reason: "unknown output format: expected .jsonl or .json, optionally .gz (JSON lines 04-training reads)")
+            }
+            let inputs = [("--data", data), ("--corpus", corpus), ("--model", options.model)].compactMap { f, p in p.map { OutputGuard.Input(f, $0) } }
+            try OutputGuard.checkFile(output, flag: "--output", inputs: inputs)
+            // 2. Read the pairs and the extra corpus; deduplicate as sentence-transformers does.
+            let pairs = try TextFiles.readPairs(data)
+            guard !pairs.isEmpty else { throw InputError(file: data, reason: "no pairs to mine") }
+            let extra = try corpus.map { try TextFiles.readTexts($0) }
+            if let extra, extra.isEmpty { throw InputError(file: corpus!, reason: "no texts") }
+            let plan = HardNegativeMining.Plan(pairs: pairs, corpus: extra, settings: settings)
+            log.info("\(data): \(pairs.count) pairs, \(plan.anchors.count) distinct anchors, \(plan.corpus.count) distinct corpus texts; range_max \(plan.rangeMax)\(rangeMax == nil ? " (derived)" : "")")
+            // 3. Load the model; anchors and corpus get the prompts encode_query and encode_document would use.
+            let model = try options.load()
+            let anchorPrompt = model.queryPrompt(options.prompt == nil && options.promptName == nil ? nil : options.promptChoice)
+            let corpusPrompt = model.documentPrompt(corpusPromptName.map { .named($0) } ?? self.corpusPrompt.map { $0.isEmpty ? .none : .text($0) })
+            _ = try (model.promptText(anchorPrompt), model.promptText(corpusPrompt))   // an unknown name fails before any work
+            // 4. Mine, streaming the rows into the output (atomically: a failure leaves what was there).
+            let start = DispatchTime.now()
+            var reported: [HardNegativeMiner.Phase: Int] = [:]
+            var summary = HardNegativeMiner.Summary()
+            try AtomicFile.write(to: URL(fileURLWithPath: output), protecting: inputs.map { URL(fileURLWithPath: $0.path) }) { sink in
+                let writer = try TextRowsWriter(sink, compressed: TextRowsWriter.isCompressed(output))
+                summary = try HardNegativeMiner.mine(
+                    plan, dimension: model.dimension,
+                    embedCorpus: { try model.embed($0, batchSize: options.batchSize, prompt: corpusPrompt) },
+                    embedAnchors: { try model.embed($0, batchSize: options.batchSize, prompt: anchorPrompt) },
+                    progress: { phase, done, total in
+                        if done * 10 / total > reported[phase, default: 0] * 10 / total || done == total {
+                            log.info("\(done)/\(total) \(phase.rawValue)"); reported[phase] = done
+                        }
+                    },
+                    emit: writer.write)
+                guard summary.rowsWritten > 0 else {
+                    throw InputError(file: data, reason: "no anchor has \(numNegatives) negatives that pass the filters; nothing written (try a larger --range-max, smaller margins, or no --max-score/--min-score)")
+                }
+                try writer.finish()
+            }
+            // 5. Say what was written, what the filters removed, and what was dropped.
+            print(String(format: "mined %d rows [anchor, positive, %d negatives] from %d pairs in %.1f s: mean score positive %.4f, negative %.4f -> %@",
+                         summary.rowsWritten, numNegatives, pairs.count, elapsed(since: start), summary.meanPositiveScore,
+                         summary.meanNegativeScore, output))
+            let s = summary.skipped
+            for (count, what) in [(s.absoluteMargin, "--absolute-margin"), (s.relativeMargin, "--relative-margin"),
+                                  (s.maxScore, "--max-score"), (s.minScore, "--min-score")] where count > 0 {
+                print("skipped \(count) candidates for \(what)")
+            }
+            if summary.rowsDropped > 0 {
+                let anchors = summary.anchorsDropped == 1 ? "1 anchor" : "\(summary.anchorsDropped) anchors"
+                print("dropped \(summary.rowsDropped) of \(plan.rowCount) rows (\(anchors)): fewer than \(numNegatives) negatives passed the filters")
+            }
+        }
+    }
+}
+
 struct Embed: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "05-embed", abstract: "Embed texts, evaluate retrieval, or search with a sentence-transformers model.",
-        subcommands: [Encode.self, Evaluate.self, Search.self], defaultSubcommand: Encode.self)
+        subcommands: [Encode.self, Evaluate.self, Search.self, MineHardNegatives.self], defaultSubcommand: Encode.self)
 }
 
 Embed.main()
