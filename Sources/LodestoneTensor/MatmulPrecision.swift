@@ -2,6 +2,7 @@
 // (CBF16GEMM's VDPBF16PS kernel), as PyTorch's CPU autocast runs linear layers and attention's matmuls; everything
 // else (master weights, AdamW, LayerNorm, softmax, the loss, reductions) stays fp32 whatever the choice.
 import CBF16GEMM
+import Foundation
 
 /// The precision of the GEMMs of a forward or training pass.
 public enum MatmulPrecision: String, Sendable, CaseIterable {
@@ -19,6 +20,7 @@ public enum PrecisionRequest: String, Sendable, CaseIterable {
 /// Refusal of `bf16` on a CPU that cannot run it: one line.
 public struct PrecisionError: Error, CustomStringConvertible, Equatable {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
 public extension CPUFeatures {
@@ -52,4 +54,12 @@ public extension PrecisionRequest {
         case .auto: return cpu.hasBF16GEMM && bf16IsFaster() ? .bf16 : .fp32
         }
     }
+}
+
+/// The CPU's model name (/proc/cpuinfo), for benchmark lines; "unknown CPU" where there is none.
+public func cpuModelName() -> String {
+    let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    guard let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+          let colon = line.firstIndex(of: ":") else { return "unknown CPU" }
+    return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
 }
