@@ -5,10 +5,11 @@ import ArgumentParser
 import Foundation
 import LodestoneCore
 
-/// The test hook: CPU flags to use instead of this machine's for the precision choice (as `BLASStartup`'s).
-let fakePrecisionFlagsVariable = BLASStartup.fakeFlagsVariable
+/// The test hook: CPU flags to use instead of this machine's for the precision choice only (BLASStartup's own
+/// hook would also move the OpenBLAS kernel).
+public let fakePrecisionFlagsVariable = "LODESTONE_TEST_PRECISION_CPU_FLAGS"
 
-/// The precision `value` asks for on this machine (or the CPU `LODESTONE_TEST_CPU_FLAGS` fakes); `auto` times
+/// The precision `value` asks for on this machine (or the CPU `fakePrecisionFlagsVariable` fakes); `auto` times
 /// both kernels at the current thread count, so call it after setting the threads.
 public func resolvePrecision(_ value: String, step: String = "lodestone-bench") throws -> MatmulPrecision {
     guard let request = PrecisionRequest(argument: value) else {

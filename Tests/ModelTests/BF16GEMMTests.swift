@@ -111,3 +111,34 @@ final class BF16GEMMTests: XCTestCase {
         XCTAssertEqual(try PrecisionRequest.fp32.resolve(cpu: withBF16, bf16IsFaster: { true }), .fp32)
     }
 }
+
+/// The CLI refusal, end to end: 05-embed --precision bf16 on a CPU faked without avx512_bf16 stops with one line
+/// and status 64 before embedding; a bad value is a usage error.
+final class PrecisionFlagTests: XCTestCase {
+    func run(_ args: [String], flags: String) throws -> StepResult {
+        setenv("LODESTONE_TEST_PRECISION_CPU_FLAGS", flags, 1)
+        defer { unsetenv("LODESTONE_TEST_PRECISION_CPU_FLAGS") }
+        return try runStep("05-embed", args)
+    }
+
+    func testBF16RefusedOnACPUWithoutIt() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bf16-flag-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("in.txt"), output = dir.appendingPathComponent("out.npy")
+        try "hello world\n".write(to: input, atomically: true, encoding: .utf8)
+        let args = ["--model", mosaicTiny.path, "--input", input.path, "--output", output.path, "--threads", "1"]
+        let refused = try run(args + ["--precision", "bf16"], flags: "avx2 fma avx512f avx512bw avx512dq avx512vl")
+        XCTAssertEqual(refused.status, 64, refused.output)
+        let errors = refused.output.split(separator: "\n").filter { $0.contains("error") }
+        XCTAssertEqual(errors, ["05-embed: error: --precision bf16: this CPU lacks avx512_bf16 (its bf16 GEMM instructions); use fp32 or auto"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output.path))
+        // auto on the same CPU falls back to fp32 and embeds.
+        let auto = try run(args + ["--precision", "auto"], flags: "avx2 fma avx512f avx512bw avx512dq avx512vl")
+        XCTAssertEqual(auto.status, 0, auto.output)
+        XCTAssertTrue(auto.output.contains("precision fp32"), auto.output)
+        let bad = try run(args + ["--precision", "fp16"], flags: "")
+        XCTAssertEqual(bad.status, 64, bad.output)
+        XCTAssertTrue(bad.output.contains("--precision must be fp32, bf16 or auto, found fp16"), bad.output)
+    }
+}
