@@ -101,8 +101,7 @@ TARGET static void pack_panel(const float *src, int ld, int contiguous_pairs, in
         const float *x = src + (size_t)r * ld, *y = r + 1 < k ? x + ld : NULL;
         for (int j = 0; j < width; j += 16) {
             __m512i v = pairs_of_rows(x + j, y ? y + j : NULL, valid - j);
-            if (width - j >= 16) _mm512_storeu_si512(dst + p * width + j, v);
-            else _mm256_storeu_si256((__m256i *)(dst + p * width + j), _mm512_castsi512_si256(v));
+            _mm512_mask_storeu_epi32(dst + p * width + j, first_lanes(width - j), v);
         }
     }
 }

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 /// Rows of C one micro-kernel computes (a packed A panel's height).
-#define BF16_GEMM_MR 8
+#define BF16_GEMM_MR 12
 /// Columns of C one micro-kernel computes (a packed B panel's width: two 16-float vectors).
 #define BF16_GEMM_NR 32
 
