@@ -4,7 +4,7 @@
 //   packed_a[p0 · Mpad + panel · MR · kpb + p · MR + row],   packed_b[p0 · Npad + panel · NR · kpb + p · NR + col]
 // where p0 is the block's first pair and kpb its pair count. Zero padding fills partial panels and an odd K.
 // Blocking (GotoBLAS's): a B panel (KC_PAIRS · NR · 4 = 24 KB) stays in L1 while the A panels of an MC_ROWS
-// block (MC_ROWS · KC_PAIRS · 4 = 192 KB, in L2) stream past it; C's 8 × 32 tile lives in 16 ZMM accumulators.
+// block (MC_ROWS · KC_PAIRS · 4 = 180 KB, in L2) stream past it; C's 12 × 32 tile lives in 24 ZMM accumulators.
 #include "bf16_gemm.h"
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +13,8 @@
 #define NR BF16_GEMM_NR
 /// Pairs of K per block (384 values of K: the encoder's 768 and 3072 split evenly).
 #define KC_PAIRS 192
-/// Rows of A per block.
-#define MC_ROWS 256
+/// Rows of A per block: whole panels (a block must start at a panel's first row).
+#define MC_ROWS (20 * MR)
 
 static int pairs_of(int k) { return (k + 1) / 2; }
 static int panels(int n, int width) { return (n + width - 1) / width; }

@@ -34,6 +34,27 @@ final class BF16ConformanceTests: XCTestCase {
         }
     }
 
+    /// One batch of every fixture row, four times over (hundreds of tokens: several of the kernel's row blocks),
+    /// against PyTorch's fp32 embeddings of those rows.
+    func testBF16EmbeddingsOfALargeBatchMatchPyTorchFP32() throws {
+        for dir in try ModelCase.all() {
+            let c = try ModelCase(directory: dir)
+            let encoder = try c.loadEncoder()
+            encoder.precision = .bf16
+            let H = c.config.hidden
+            var rows: [[Int32]] = [], want: [ArraySlice<Float>] = []
+            for (k, column) in c.columns.enumerated() {
+                let expected = try c.expect("column\(k).sentence_embeddings").values
+                for r in 0..<column.count { rows.append(column[r]); want.append(expected[r * H..<(r + 1) * H]) }
+            }
+            let got = try encoder.embed(Array(repeating: rows, count: 4).flatMap { $0 })
+            XCTAssertGreaterThan(got.count * 8, 240, "the batch must span several row blocks")
+            for (i, embedding) in got.enumerated() {
+                XCTAssertGreaterThanOrEqual(cosine(embedding[...], want[i % rows.count]), 0.999, "\(c.name) row \(i)")
+            }
+        }
+    }
+
     func trainLosses(_ c: ModelCase, _ precision: MatmulPrecision, steps: Int) throws -> [Float] {
         let encoder = try c.loadEncoder()
         encoder.precision = precision
