@@ -33,6 +33,9 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        // Our one C target: the bf16 GEMM micro-kernel (AVX512_BF16, chosen at run time by CPUID), optimised in
+        // debug builds too so the tests' bf16 runs take seconds.
+        .target(name: "CBF16GEMM", cSettings: [.unsafeFlags(["-O3"])]),
 
         // The core library, along the data flow. LodestoneBase holds what every layer shares: one-line errors,
         // the atomic file writer, formatting, the worker pool, the progress printer, SplitMix64.
@@ -42,7 +45,7 @@ let package = Package(
         .target(name: "LodestoneData", dependencies: ["LodestoneBase", "LodestoneStorage", "CZlib", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: fast),
         .target(name: "LodestoneText", dependencies: ["LodestoneBase"], swiftSettings: fast),
-        .target(name: "LodestoneTensor", dependencies: ["LodestoneBase", "COpenBLAS"], swiftSettings: fast),
+        .target(name: "LodestoneTensor", dependencies: ["LodestoneBase", "COpenBLAS", "CBF16GEMM"], swiftSettings: fast),
         .target(name: "LodestoneModel", dependencies: ["LodestoneBase", "LodestoneTensor", "LodestoneText", "CZlib", "COpenBLAS"],
                 exclude: ["README-API.md"], swiftSettings: fast),
         // Data-parallel training across processes: MPI_COMM_WORLD as a LodestoneBase.Collective.

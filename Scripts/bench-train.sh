@@ -5,6 +5,8 @@
 # (6 × non-embedding parameters × tokens / time) next to cblas_sgemm (torch.mm) GFLOP/s measured in the same process.
 # The CPU-time ratio (process user+system seconds over the timed steps) is printed too: on a machine shared
 # with other jobs, wall-clock ratios swing with the load while CPU time tracks the work each side does.
+# Where the CPU has avx512_bf16 the Swift step runs again with --precision bf16 (GEMM inputs in bf16, fp32 sums)
+# right after the fp32 one, and a line gives the bf16/fp32 step ratio (BF16=0 skips it).
 # Each model runs once per dropout setting (DROPOUTS: "off", or "H,A" = hidden H, attention A; the original
 # trains with hidden 0.1, attention 0), and the Swift step's cost of dropout over "off" is printed last.
 #
@@ -21,6 +23,8 @@ STEPS_SMALL=${STEPS_SMALL:-5}
 MODELS=${MODELS:-"base small"}
 DROPOUTS=${DROPOUTS:-"off 0.1,0 0.1,0.1"}
 TORCH=${TORCH:-1}
+BF16=${BF16:-1}
+grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null || BF16=0
 VENV=${LODESTONE_BENCH_VENV:-.build/bench-venv}
 export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
 
@@ -47,6 +51,15 @@ for model in $MODELS; do
     if [ "$dropout" = off ]; then hidden=0 attention=0; else hidden=${dropout%,*} attention=${dropout#*,}; fi
     swift_line=$("$BENCH" --model "$model" --batch $batch --seq $seq --steps "$steps" --threads "$THREADS" --dropout "$hidden" --attention-dropout "$attention")
     echo "$swift_line"
+    if [ "$BF16" != 0 ]; then
+      bf16_line=$("$BENCH" --model "$model" --batch $batch --seq $seq --steps "$steps" --threads "$THREADS" --dropout "$hidden" --attention-dropout "$attention" --precision bf16)
+      echo "$bf16_line"
+      printf '%s (dropout %s): swift bf16 step %.3f s vs fp32 %.3f s: %.2fx wall, %.2fx CPU time (target >= 1.6x; loss %s vs %s; OpenBLAS kernel %s, %s)\n' \
+        "$model" "$dropout" "$(python3 -c "print($(field seconds "$bf16_line")/$steps)")" "$(python3 -c "print($(field seconds "$swift_line")/$steps)")" \
+        "$(python3 -c "print($(field seconds "$swift_line")/$(field seconds "$bf16_line"))")" \
+        "$(python3 -c "print($(field cpu_seconds "$swift_line")/$(field cpu_seconds "$bf16_line"))")" \
+        "$(field loss "$bf16_line")" "$(field loss "$swift_line")" "$(field kernel "$swift_line")" "$cpu"
+    fi
     s=$(field pairs_per_s "$swift_line"); sc=$(field cpu_seconds "$swift_line"); ss=$(field seconds "$swift_line")
     if [ "$dropout" = off ]; then off_seconds=$ss off_cpu=$sc
     elif [ -n "$off_seconds" ]; then

@@ -79,6 +79,8 @@ struct Training: ParsableCommand {
     var eval: [String] = []
     @Option(help: ArgumentHelp("Write every step's batch to FILE, one JSON line per step (see above).", valueName: "file"))
     var logBatches: String?
+    @Option(help: "GEMM precision: fp32, bf16 (bf16 GEMM inputs with fp32 sums; weights, AdamW, LayerNorm, softmax and the loss stay fp32; needs avx512_bf16, refused otherwise) or auto (bf16 where supported and faster). Checkpoints are fp32 either way.")
+    var precision = "fp32"
     @OptionGroup var hyperparameters: TrainingOverrides
 
     func validate() throws {
@@ -121,6 +123,7 @@ struct Training: ParsableCommand {
         let hp = try hyperparameters.trainingConfig()
         if writer { try checkOutput() }
         setBLASThreads(threads)
+        let matmul = try resolvePrecision(precision, step: "04-training")   // after the threads: auto times them
         if collective is MPICollective { log.info("\(mpiLine(collective, hp))") }
         log.info("schedule: \(hp.cycles) cycles × \(hp.chunks) chunks × \(hp.epochs) epochs × \(hp.stepsPerEpoch) steps, batch \(hp.batchSize), lr \(hp.learningRate)")
 
@@ -141,8 +144,10 @@ struct Training: ParsableCommand {
         if let guide, let path = hp.guideModel {
             log.info("guide: \(path), \(guide.encoder.parameterCount) parameters, \(guide.fullDimension) dimensions, \(guide.maxSeqLength) tokens")
         }
+        encoder.encoder.precision = matmul
+        guide?.encoder.precision = matmul
         encoder.guide = guide
-        log.info("model: \(model), \(encoder.parameterCount) parameters, dropout \(encoder.dropout) (--dropout \(hp.dropout))")
+        log.info("model: \(model), \(encoder.parameterCount) parameters, dropout \(encoder.dropout) (--dropout \(hp.dropout)), GEMMs in \(matmul.rawValue) (--precision \(precision))")
         log.info("loss: \(lossSummary(hp))")
         // Each step's passes must fit the memory budget: checked before anything is written.
         if let plan = try Trainer.planMemory(encoder, config: hp, maxTokens: maxTokens) {

@@ -33,6 +33,8 @@ struct ModelOptions: ParsableArguments {
     var promptName: String?
     @Option(help: "Prepend this text to each text instead (\"\" for no prompt at all).")
     var prompt: String?
+    @Option(help: "GEMM precision: fp32, bf16 (bf16 inputs, fp32 sums; needs avx512_bf16, refused otherwise) or auto (bf16 where supported and faster).")
+    var precision = "fp32"
     @Option(parsing: .unconditional, help: "Keep the first D dimensions of each embedding, re-normalized (a Matryoshka model's short embedding); D at most the model's dimension.")
     var truncateDim: Int?
 
@@ -53,7 +55,9 @@ struct ModelOptions: ParsableArguments {
 
     func load() throws -> SentenceModel {
         if let threads { setBLASThreads(threads) }
+        let matmul = try resolvePrecision(precision, step: "05-embed")   // after the threads: auto times them
         let loaded = try SentenceModel.load(URL(fileURLWithPath: model), maxSeqLength: maxSeqLength)
+        loaded.encoder.precision = matmul
         if let truncateDim {
             // Past the model's width is a usage error, like any bad flag value.
             guard truncateDim <= loaded.fullDimension else {
@@ -112,8 +116,9 @@ struct Encode: ParsableCommand {
                                  protecting: [URL(fileURLWithPath: input)])
             let tokens = tokenized.reduce(0) { $0 + $1.count }
             let gflops = model.forwardFLOPs(tokenized) / max(seconds - tokenizeSeconds, 1e-9) / 1e9
-            print(String(format: "embedded %d texts (%d tokens, dim %d) in %.2f s (tokenize %.3f s): %.1f sentences/s, %.1f GFLOP/s -> %@",
-                         texts.count, tokens, model.dimension, seconds, tokenizeSeconds, Double(texts.count) / seconds, gflops, output))
+            print(String(format: "embedded %d texts (%d tokens, dim %d) in %.2f s (tokenize %.3f s): %.1f sentences/s, %.1f GFLOP/s, precision %@ -> %@",
+                         texts.count, tokens, model.dimension, seconds, tokenizeSeconds, Double(texts.count) / seconds, gflops,
+                         model.encoder.precision.rawValue, output))
         }
     }
 }

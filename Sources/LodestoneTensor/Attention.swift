@@ -32,8 +32,12 @@ public func alibiSlopes(heads: Int) -> [Float] {
 public struct AttentionShape: Sendable {
     public let heads: Int
     public let headDim: Int
+    /// The precision of QKᵀ, PV and their backward products (softmax and its statistics stay fp32).
+    public var precision: MatmulPrecision
     public var hidden: Int { heads * headDim }
-    public init(heads: Int, headDim: Int) { self.heads = heads; self.headDim = headDim }
+    public init(heads: Int, headDim: Int, precision: MatmulPrecision = .fp32) {
+        self.heads = heads; self.headDim = headDim; self.precision = precision
+    }
 }
 
 /// Dropout on the attention probabilities (training a model whose attention_probs_dropout_prob is set):

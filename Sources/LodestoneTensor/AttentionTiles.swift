@@ -1,6 +1,6 @@
 // The tiled passes of one (sequence, head) of attention, forward and backward side by side. A tile is
 // `rows` queries × `cols` keys; its scores, the probabilities made from them and dP live in per-thread
-// scratch of a fixed size, small enough to stay in L2 while the tile's sgemms and row passes run over it.
+// scratch of a fixed size, small enough to stay in L2 while the tile's GEMMs and row passes run over it.
 import COpenBLAS
 import Foundation
 
@@ -34,6 +34,7 @@ struct AttentionHead {
     let scale: Float
     let slope: Float?
     let dropout: AttentionDropout?
+    let precision: MatmulPrecision
 
     init(batch: RaggedBatch, shape: AttentionShape, sequence s: Int, head h: Int, qkv: UnsafePointer<Float>,
          slope: Float?, dropout: AttentionDropout?, probOffset: Int) {
@@ -47,6 +48,7 @@ struct AttentionHead {
         scale = 1 / Float(d).squareRoot()
         self.slope = slope
         self.dropout = dropout
+        precision = shape.precision
     }
 
     /// Query blocks; for each, key blocks with an online softmax: m (running row max) and l (running Σ exp
@@ -68,8 +70,8 @@ struct AttentionHead {
                 if slope != nil, isFarTile(rows: i0, count: r, keys: j0, count: c,
                                            keyNorm: farTileKeyNorm(k: k, ld: h3, keys: j0, count: c, headDim: d),
                                            slope: slope, rowScale: rowScale, rowDiagonal: rowDiagonal) { continue }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r), Int32(c), Int32(d),
-                            scale, q + i0 * h3, Int32(h3), k + j0 * h3, Int32(h3), 0, S, Int32(c))
+                gemm(precision, transA: false, transB: true, m: r, n: c, k: d, alpha: scale,
+                     q + i0 * h3, lda: h3, k + j0 * h3, ldb: h3, beta: 0, S, ldc: c)
                 for ii in 0..<r {
                     let row = S + ii * c, i = i0 + ii
                     let rowMax = addAlibiAndMax(row, count: c, slope: slope, query: i, keyStart: j0)
@@ -86,8 +88,8 @@ struct AttentionHead {
                     // The sum above is of undropped P: dropout scales what reaches V, not the normaliser.
                     dropout?.apply(row, count: c, start: drawOffset + i * L + j0)
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r), Int32(d), Int32(c),
-                            1, S, Int32(c), v + j0 * h3, Int32(h3), first ? 0 : 1, o + i0 * hidden, Int32(hidden))
+                gemm(precision, transA: false, transB: false, m: r, n: d, k: c, alpha: 1,
+                     S, lda: c, v + j0 * h3, ldb: h3, beta: first ? 0 : 1, o + i0 * hidden, ldc: hidden)
                 first = false
             }
             for ii in 0..<r {
@@ -124,10 +126,10 @@ struct AttentionHead {
                 }
                 // D_i = rowsum(dO ⊙ O) = Σ_j P_ij dP_ij (recomputed per key block: r·d work against r·c·d).
                 for ii in 0..<r { D[ii] = dot(dO + (i0 + ii) * hidden, o + (i0 + ii) * hidden, count: d) }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r), Int32(c), Int32(d),
-                            scale, q + i0 * h3, Int32(h3), k + j0 * h3, Int32(h3), 0, P, Int32(c))
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r), Int32(c), Int32(d),
-                            1, dO + i0 * hidden, Int32(hidden), v + j0 * h3, Int32(h3), 0, dP, Int32(c))
+                gemm(precision, transA: false, transB: true, m: r, n: c, k: d, alpha: scale,
+                     q + i0 * h3, lda: h3, k + j0 * h3, ldb: h3, beta: 0, P, ldc: c)
+                gemm(precision, transA: false, transB: true, m: r, n: c, k: d, alpha: 1,
+                     dO + i0 * hidden, lda: hidden, v + j0 * h3, ldb: h3, beta: 0, dP, ldc: c)
                 for ii in 0..<r {
                     let i = i0 + ii, pRow = P + ii * c, dpRow = dP + ii * c
                     probabilitiesFromLogSumExp(pRow, count: c, slope: slope, query: i, keyStart: j0, logSumExp: lse[i])
@@ -136,12 +138,12 @@ struct AttentionHead {
                     dropout?.apply(pRow, count: c, start: drawOffset + i * L + j0) // P ⊙ M for dV
                 }
                 // dV_j += (P⊙M)ᵀ dO_i ; dQ_i += scale · dS K_j ; dK_j += scale · dSᵀ Q_i
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(c), Int32(d), Int32(r),
-                            1, P, Int32(c), dO + i0 * hidden, Int32(hidden), 1, dv + j0 * h3, Int32(h3))
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r), Int32(d), Int32(c),
-                            scale, dP, Int32(c), k + j0 * h3, Int32(h3), 1, dq + i0 * h3, Int32(h3))
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(c), Int32(d), Int32(r),
-                            scale, dP, Int32(c), q + i0 * h3, Int32(h3), 1, dk + j0 * h3, Int32(h3))
+                gemm(precision, transA: true, transB: false, m: c, n: d, k: r, alpha: 1,
+                     P, lda: c, dO + i0 * hidden, ldb: hidden, beta: 1, dv + j0 * h3, ldc: h3)
+                gemm(precision, transA: false, transB: false, m: r, n: d, k: c, alpha: scale,
+                     dP, lda: c, k + j0 * h3, ldb: h3, beta: 1, dq + i0 * h3, ldc: h3)
+                gemm(precision, transA: true, transB: false, m: c, n: d, k: r, alpha: scale,
+                     dP, lda: c, q + i0 * h3, ldb: h3, beta: 1, dk + j0 * h3, ldc: h3)
             }
         }
     }

@@ -1,19 +1,20 @@
 // Dense (fully connected) layer as PyTorch's nn.Linear: out = inp · Wᵀ + b, W stored [outDim, inDim] row-major.
-// Forward and backward are single cblas_sgemm calls over all real tokens of the batch (unpadded rows).
+// Forward and backward are single GEMM calls over all real tokens of the batch (unpadded rows), in the precision
+// asked for (bf16: inputs rounded to bf16, sums and outputs fp32; the weights stay fp32 masters).
 import COpenBLAS
 
 /// out[rows, outDim] = inp[rows, inDim] · weight[outDim, inDim]ᵀ (+ bias).
 public func linearForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
                           _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                          rows: Int, inDim: Int, outDim: Int) {
+                          rows: Int, inDim: Int, outDim: Int, precision: MatmulPrecision = .fp32) {
     guard rows > 0 else { return }
     // With a bias, start C at the bias rows and accumulate (beta 1): this replaces OpenBLAS's zeroing pass
     // (beta 0) and a separate bias pass over the output.
     if let bias {
         for r in 0..<rows { (out + r * outDim).update(from: bias, count: outDim) }
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outDim), Int32(inDim),
-                1, inp, Int32(inDim), weight, Int32(inDim), bias == nil ? 0 : 1, out, Int32(outDim))
+    gemm(precision, transA: false, transB: true, m: rows, n: outDim, k: inDim, alpha: 1, inp, lda: inDim, weight, ldb: inDim,
+         beta: bias == nil ? 0 : 1, out, ldc: outDim)
 }
 
 /// Backward of `linearForward`. dinp is overwritten (accumulateInput false) or added to (true);
@@ -21,14 +22,15 @@ public func linearForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
 public func linearBackward(dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>,
                            dbias: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>,
                            inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                           rows: Int, inDim: Int, outDim: Int, accumulateInput: Bool = false) {
+                           rows: Int, inDim: Int, outDim: Int, accumulateInput: Bool = false,
+                           precision: MatmulPrecision = .fp32) {
     guard rows > 0 else { return }
     if let dinp {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(inDim), Int32(outDim),
-                    1, dout, Int32(outDim), weight, Int32(inDim), accumulateInput ? 1 : 0, dinp, Int32(inDim))
+        gemm(precision, transA: false, transB: false, m: rows, n: inDim, k: outDim, alpha: 1, dout, lda: outDim, weight, ldb: inDim,
+             beta: accumulateInput ? 1 : 0, dinp, ldc: inDim)
     }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(outDim), Int32(inDim), Int32(rows),
-                1, dout, Int32(outDim), inp, Int32(inDim), 1, dweight, Int32(inDim))
+    gemm(precision, transA: true, transB: false, m: outDim, n: inDim, k: rows, alpha: 1, dout, lda: outDim, inp, ldb: inDim,
+         beta: 1, dweight, ldc: inDim)
     if let dbias {
         for r in 0..<rows {
             let d = dout + r * outDim

@@ -37,6 +37,10 @@ struct Bench: ParsableCommand {
     var samplerOnly: String?
     @Option(help: "With --sampler-only: load the chunk the eager way (before streaming) at this many claimed records.")
     var samplerEagerClaim: Double?
+    @Option(help: "GEMM precision: fp32 (cblas_sgemm), bf16 (bf16 inputs, fp32 accumulation; needs avx512_bf16), or auto.")
+    var precision = "fp32"
+    @Option(help: "Only compare cblas_sgemm with the bf16 kernel on the encoder's products at this many tokens (hidden and inner of --model).")
+    var gemmOnly: Int?
     @Option(help: "Only time attention forward + backward (12 heads of 64, ALiBi) over one sequence of this many tokens.")
     var attentionOnly: Int?
 
@@ -55,6 +59,12 @@ struct Bench: ParsableCommand {
         }
         if let attentionOnly { runAttentionBench(length: attentionOnly); return }
         let (h, l, a, i) = model == "small" ? (256, 4, 4, 1024) : (768, 12, 12, 3072)
+        let machine = "\(cpuModelName()), OpenBLAS kernel \(openBLASCoreName()), \(blasThreads()) threads"
+        if let gemmOnly {
+            guard CPUFeatures.host.hasBF16GEMM else { throw PrecisionError(description: "--gemm-only: this CPU lacks avx512_bf16") }
+            return runGEMMBench(tokens: gemmOnly, hidden: h, inner: i, machine: machine)
+        }
+        let matmul = try resolvePrecision(precision, step: "lodestone-bench")
         let cfg = EncoderConfig(mosaic: !bert, hidden: h, layers: l, heads: a, intermediate: i, vocabSize: 30528)
         let tokens = 2 * batch * seq
 
@@ -70,6 +80,7 @@ struct Bench: ParsableCommand {
 
         // 2. The training step on random token ids (a new dropout seed each step, as 04-training).
         let encoder = SentenceEncoder(config: cfg, randomSeed: 42)
+        encoder.precision = matmul
         let trainer = EncoderTrainer(encoder: encoder, dropout: rates)
         ranks.attach(to: trainer)
         var budget: Int?
@@ -114,7 +125,8 @@ struct Bench: ParsableCommand {
                      Double(batch * steps) / seconds, flops / seconds / 1e9, sgemm, loss, blasThreads(), cpu,
                      Double(rates.hidden), Double(rates.attention), Double(tokens * steps) / seconds,
                      (flops + attention) / seconds / 1e9, executed / seconds / 1e9, passes.training, passes.embedding,
-                     peakResidentMegabytes()) + " kernel=\(openBLASCoreName())" + ranks.fields(seconds: seconds))
+                     peakResidentMegabytes()) + " kernel=\(openBLASCoreName())" + ranks.fields(seconds: seconds)
+              + " precision=\(matmul.rawValue) cpu=\"\(cpuModelName())\"")
     }
 }
 

@@ -32,6 +32,9 @@ public final class SentenceEncoder {
     public let parameters: UnsafeMutablePointer<Float>
     let slopes: [Float]?
     private let inference = Activations()
+    /// The precision of the encoder's GEMMs, forward and backward (`PrecisionRequest.resolve` picks it; bf16 needs
+    /// avx512_bf16). The parameters themselves stay fp32 either way, so checkpoints do not depend on it.
+    public var precision: MatmulPrecision = .fp32
 
     public var parameterCount: Int { layout.totalCount }
 
@@ -121,7 +124,8 @@ public final class SentenceEncoder {
         layerNormForward(act.embeddingOutput, mean: act.embeddingMean, rstd: act.embeddingRstd, x: act.embeddingSum,
                          residual: nil, weight: p + e.normWeight, bias: p + e.normBias, rows: T, dim: H, eps: c.layerNormEps)
         dropout?.forward(act.embeddingOutput, mask: act.embeddingMask, tokens: T, width: H, layer: -1, .embeddings)
-        let ctx = LayerContext(config: c, batch: ragged, slopes: slopes, attentionScratch: act.attentionScratch, dropout: dropout)
+        let ctx = LayerContext(config: c, batch: ragged, slopes: slopes, attentionScratch: act.attentionScratch, dropout: dropout,
+                               precision: precision)
         var x = act.embeddingOutput!
         for l in 0..<c.layers {
             let a = act.layer(l)
