@@ -9,22 +9,8 @@ final class MinedNegativesTrainingTests: XCTestCase {
     override func setUp() { dir = temporaryDirectory("mined-negatives") }
     override func tearDown() { try? FileManager.default.removeItem(at: dir) }
 
-    /// Runs a product built next to the tests; its exit status and stdout+stderr.
     func run(_ product: String, _ args: [String]) throws -> (status: Int32, output: String) {
-        let bundle = Bundle(for: Self.self).bundleURL
-        guard let executable = [bundle, bundle.deletingLastPathComponent()].map({ $0.appendingPathComponent(product) })
-            .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw XCTSkip("\(product) is not built next to the tests")
-        }
-        let p = Process()
-        p.executableURL = executable
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe; p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runProduct(product, args, near: Self.self)
     }
 
     func testMinedFileIsCountedAndTrainedOn() throws {

@@ -115,3 +115,22 @@ var tinySchedule: TrainingConfig {
     c.learningRate = 0.05; c.warmupSteps = 2; c.seed = 42; c.stallTimeout = 30
     return c
 }
+
+/// Runs a product built next to the test bundle of `testCase`: its exit status and stdout+stderr (skips when the
+/// product is not built).
+func runProduct(_ product: String, _ args: [String], near testCase: AnyClass) throws -> (status: Int32, output: String) {
+    let bundle = Bundle(for: testCase).bundleURL
+    guard let executable = [bundle, bundle.deletingLastPathComponent()].map({ $0.appendingPathComponent(product) })
+        .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        throw XCTSkip("\(product) is not built next to the tests")
+    }
+    let p = Process()
+    p.executableURL = executable
+    p.arguments = args
+    let pipe = Pipe()
+    p.standardOutput = pipe; p.standardError = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}

@@ -11,19 +11,7 @@ final class TrainingFlagsTests: XCTestCase {
     override func tearDown() { try? FileManager.default.removeItem(at: dir) }
 
     func run(_ args: [String]) throws -> (status: Int32, output: String) {
-        let bundle = Bundle(for: Self.self).bundleURL
-        let executable = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("04-training") }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
-        guard let executable else { throw XCTSkip("04-training is not built next to the tests") }
-        let p = Process()
-        p.executableURL = executable
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe; p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runProduct("04-training", args, near: Self.self)
     }
 
     /// A 40-pair store, its records file and the mosaic-tiny model: 1 chunk × 1 epoch × 2 steps of 4 pairs.
