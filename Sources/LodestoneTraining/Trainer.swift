@@ -291,17 +291,16 @@ public final class Trainer {
         return (0..<columns).map { c in examples.map { $0.texts[c] } }
     }
 
-    /// Texts → token ids, at most `max_seq_length` (or the model's cap) per text.
-    func tokenize(_ columns: [[String]]) -> [[[Int32]]] {
-        let cap = min(config.maxSeqLength, options.maxTokens ?? .max)
+    /// Texts → token ids (by the model's tokenizer, or `other`), at most `max_seq_length`, the model's cap and `otherCap` per text.
+    func tokenize(_ columns: [[String]], with other: TextTokenizer? = nil, cap otherCap: Int = .max) -> [[[Int32]]] {
+        let cap = min(config.maxSeqLength, options.maxTokens ?? .max, otherCap)
+        let tokenizer = other ?? self.tokenizer
         return columns.map { column in column.map { tokenizer.encode($0, maxLength: cap) } }
     }
 
     /// The same texts for the guide model (nil without one): its tokenizer, within both models' caps.
     func tokenizeForGuide(_ columns: [[String]]) -> [[[Int32]]]? {
-        guard let guide = options.guideTokenizer else { return nil }
-        let cap = min(config.maxSeqLength, options.maxTokens ?? .max, guide.maxTokens)
-        return columns.map { column in column.map { guide.tokenizer.encode($0, maxLength: cap) } }
+        options.guideTokenizer.map { tokenize(columns, with: $0.tokenizer, cap: $0.maxTokens) }
     }
 
     /// Moves to the next epoch (and chunk, and cycle).

@@ -183,11 +183,8 @@ public final class EncoderTrainer {
         let G = guide.dimension
         guideEmbeddings = [Float](repeating: 0, count: rows.count * G)
         guideSend = try guide.embed(tokenized: Array(rows[mine]), batchSize: max(1, mine.count)).flatMap { $0 }
-        for r in 0..<mine.count {
-            var norm: Float = 0
-            for k in 0..<G { norm += guideSend[r * G + k] * guideSend[r * G + k] }
-            let inverse = 1 / max(norm.squareRoot(), 1e-12)
-            for k in 0..<G { guideSend[r * G + k] *= inverse }
+        guideSend.withUnsafeMutableBufferPointer { g in
+            for r in 0..<mine.count { _ = normalizePrefix(g.baseAddress! + r * G, G, into: g.baseAddress! + r * G) }
         }
         let size = collective.size
         let counts = (0..<size).map { rankRows(lengths: whole.lengths, rank: $0, size: size).count * G }
