@@ -19,6 +19,7 @@ public func geluForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer
 }
 
 /// dinp[n] = dout[n] * gelu'(inp[n]) (overwritten; may alias dout).
+/// dinp may alias inp (each element is read before it is written).
 public func geluBackward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                          inp: UnsafePointer<Float>, count: Int) {
     parallelRanges(count) { r in
@@ -44,6 +45,7 @@ public func gatedGeluForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePo
 }
 
 /// Backward of `gatedGeluForward`: dinp[rows, 2·inner] overwritten.
+/// dinp may alias inp (each row's pair is read before it is written).
 public func gatedGeluBackward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                               inp: UnsafePointer<Float>, rows: Int, inner: Int) {
     parallelRanges(rows, minPerPart: 8) { range in

@@ -28,12 +28,27 @@ public func layerNormForward(_ out: UnsafeMutablePointer<Float>, mean: UnsafeMut
             var varSum = var8.sum()
             while i < dim { let d = xr[i] - m; varSum += d * d; i += 1 }
             let s = 1 / (varSum / Float(dim) + eps).squareRoot()
-            let o = out + r * dim
-            for i in 0..<dim { o[i] = (xr[i] - m) * s * weight[i] + bias[i] }
+            layerNormRow(out + r * dim, xr, mean: m, rstd: s, weight: weight, bias: bias, dim: dim)
             mean[r] = m
             rstd[r] = s
         }
     }
+}
+
+/// `layerNormForward`'s output again from its kept input (residual already added), means and reciprocal
+/// deviations: the same arithmetic, so the same bits. Backward uses it instead of keeping every layer's output.
+public func layerNormRecompute(_ out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, mean: UnsafePointer<Float>,
+                               rstd: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                               rows: Int, dim: Int) {
+    parallelRanges(rows, minPerPart: 32) { range in
+        for r in range { layerNormRow(out + r * dim, x + r * dim, mean: mean[r], rstd: rstd[r], weight: weight, bias: bias, dim: dim) }
+    }
+}
+
+@inline(__always)
+private func layerNormRow(_ o: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, mean m: Float, rstd s: Float,
+                          weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, dim: Int) {
+    for i in 0..<dim { o[i] = (x[i] - m) * s * weight[i] + bias[i] }
 }
 
 /// Backward of `layerNormForward`: dx (overwritten) from dout; dweight and dbias accumulated.

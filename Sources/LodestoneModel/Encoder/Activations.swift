@@ -1,11 +1,15 @@
 // Activations of one forward (and backward) pass, carved out of one allocation that grows when a batch
 // needs more and is otherwise reused, so a training step performs no per-op heap allocation.
-// Inference keeps a single layer's buffers (reused by every layer); training keeps every layer's, except the
-// feed-forward activation (tokens × intermediate, a sixth of a layer), which all layers share: the backward pass
-// recomputes it from the block's input (an element-wise GELU) rather than keep twelve copies.
+// Inference keeps a single layer's buffers (reused by every layer); training keeps what each layer's backward
+// cannot cheaply rebuild. All layers share three buffers whose contents the backward pass recomputes element-wise
+// instead of keeping twelve copies: the feed-forward activation (a GELU of the block's input) and both LayerNorm
+// outputs (from the kept sums, means and reciprocal deviations). With `recomputeFeedForward` the feed-forward
+// input (tokens × 2·intermediate for MosaicBERT, the largest tensor of a layer) is not kept either: backward runs
+// its GEMM again from the recomputed LayerNorm output, a sixth more GEMM work for half the activation memory.
 import LodestoneTensor
 
-/// One layer's saved tensors (all [tokens, ·] rows, unpadded).
+/// One layer's saved tensors (all [tokens, ·] rows, unpadded). `attentionNormed`, `output` and `ffnAct` point to
+/// buffers every layer shares (and `ffnIn` too when it is recomputed): backward rebuilds them before use.
 public struct LayerActivations {
     public var qkv, attention, attentionSum, attentionMean, attentionRstd, attentionNormed: UnsafeMutablePointer<Float>
     public var ffnIn, ffnAct, ffnSum, ffnMean, ffnRstd, output: UnsafeMutablePointer<Float>
@@ -51,15 +55,20 @@ public final class Activations {
         public var bytes: Int { 4 * floats + 4 * ids + 8 * maskWords }
     }
 
-    /// The footprint of `prepare(config:batch:training:dropoutMasks:)` for `tokens` tokens in `sequences`
-    /// sequences whose attention needs `attentionScratch` floats: the one formula the mini-batch planner and
-    /// `prepare` share.
+    /// Whether the layers' feed-forward inputs were kept by the last `prepare` (false: backward recomputes them).
+    public private(set) var keepsFeedForwardInput = true
+
+    /// The footprint of `prepare(config:batch:training:dropoutMasks:recomputeFeedForward:)` for `tokens` tokens in
+    /// `sequences` sequences whose attention needs `attentionScratch` floats: the one formula the mini-batch
+    /// planner and `prepare` share.
     public static func footprint(config c: EncoderConfig, tokens T: Int, sequences S: Int, attentionScratch: Int,
-                                 training: Bool, dropoutMasks: Bool) -> Footprint {
+                                 training: Bool, dropoutMasks: Bool, recomputeFeedForward: Bool = false) -> Footprint {
         let H = c.hidden, I = c.intermediate, ffnIn = c.isMosaic ? 2 * I : I
         let stored = training ? c.layers : 1
+        let keptFfnIn = training && recomputeFeedForward ? 0 : ffnIn
         var f = Footprint()
-        f.floats = T * (2 * H + 2) + stored * T * (8 * H + 4 + ffnIn) + T * I + S * (H + 1) + attentionScratch
+        // Embeddings' sum, statistics and output; the shared LayerNorm outputs and activation; the layers.
+        f.floats = T * (2 * H + 2) + T * (2 * H + I) + stored * T * (6 * H + 4 + keptFfnIn) + S * (H + 1) + attentionScratch
         if training { f.floats += T * (6 * H + ffnIn + I) + H + c.layers * T * c.heads } // + attention log-sum-exp
         f.ids = T
         if dropoutMasks {
@@ -70,14 +79,18 @@ public final class Activations {
     }
 
     /// Lays out buffers for `batch`; grows the allocation only when it is too small.
-    /// `training`: keep every layer and add gradient scratch; `dropoutMasks`: bits for every hidden dropout site.
-    public func prepare(config c: EncoderConfig, batch: RaggedBatch, training: Bool, dropoutMasks: Bool = false) {
+    /// `training`: keep every layer and add gradient scratch; `dropoutMasks`: bits for every hidden dropout site;
+    /// `recomputeFeedForward` (training only): the layers' feed-forward inputs live in the gradient scratch's
+    /// `dFfnIn` one at a time, and backward rebuilds each.
+    public func prepare(config c: EncoderConfig, batch: RaggedBatch, training: Bool, dropoutMasks: Bool = false,
+                        recomputeFeedForward: Bool = false) {
         let T = batch.tokenCount, S = batch.count, H = c.hidden, I = c.intermediate
         let ffnIn = c.isMosaic ? 2 * I : I
         let scratchCount = attentionScratchCount(batch)
         let stored: Int = training ? c.layers : 1
+        let recompute = training && recomputeFeedForward
         let total = Activations.footprint(config: c, tokens: T, sequences: S, attentionScratch: scratchCount,
-                                          training: training, dropoutMasks: dropoutMasks).floats
+                                          training: training, dropoutMasks: dropoutMasks, recomputeFeedForward: recompute).floats
         if total > capacity {
             storage?.deallocate()
             capacity = total + total / 4   // headroom against regrowing; untouched pages cost no memory
@@ -92,20 +105,23 @@ public final class Activations {
         var next = storage!
         func take(_ n: Int) -> UnsafeMutablePointer<Float> { defer { next += n }; return next }
         embeddingSum = take(T * H); embeddingMean = take(T); embeddingRstd = take(T); embeddingOutput = take(T * H)
-        let ffnAct = take(T * I)   // shared by every layer (see the top of this file)
+        // Shared by every layer (see the top of this file).
+        let ffnAct = take(T * I), normed = take(T * H), output = take(T * H)
+        let scratch = training ? GradientScratch(dX: take(T * H), dSum: take(T * H), dAttention: take(T * H),
+                                                 dQKV: take(T * 3 * H), dFfnIn: take(T * ffnIn), dFfnAct: take(T * I),
+                                                 poolScratch: take(H)) : nil
         layers = (0..<stored).map { _ in
             LayerActivations(qkv: take(T * 3 * H), attention: take(T * H),
                              attentionSum: take(T * H), attentionMean: take(T), attentionRstd: take(T),
-                             attentionNormed: take(T * H), ffnIn: take(T * ffnIn), ffnAct: ffnAct,
-                             ffnSum: take(T * H), ffnMean: take(T), ffnRstd: take(T), output: take(T * H),
+                             attentionNormed: normed, ffnIn: recompute ? scratch!.dFfnIn : take(T * ffnIn), ffnAct: ffnAct,
+                             ffnSum: take(T * H), ffnMean: take(T), ffnRstd: take(T), output: output,
                              logSumExp: training ? take(T * c.heads) : nil)
         }
+        keepsFeedForwardInput = !recompute
         embeddingMask = nil
         if dropoutMasks { takeMasks(config: c, tokens: T) }
         sentenceEmbeddings = take(S * H); norms = take(S); attentionScratch = take(scratchCount)
-        scratch = training ? GradientScratch(dX: take(T * H), dSum: take(T * H), dAttention: take(T * H),
-                                             dQKV: take(T * 3 * H), dFfnIn: take(T * ffnIn), dFfnAct: take(T * I),
-                                             poolScratch: take(H)) : nil
+        self.scratch = scratch
     }
 
     /// Mask bits for the embeddings and each layer's attention output and feed-forward dropout (MosaicBERT drops

@@ -15,6 +15,9 @@ struct LayerContext {
     var dropout: StepDropout? = nil
     /// The precision of every GEMM of the layer (LayerNorm, softmax, activations and dropout stay fp32).
     var precision: MatmulPrecision = .fp32
+    /// False when the activations did not keep the feed-forward input (`Activations.keepsFeedForwardInput`):
+    /// backward runs its GEMM again.
+    var feedForwardInputKept = true
     var attentionShape: AttentionShape { AttentionShape(heads: config.heads, headDim: config.headDim, precision: precision) }
 }
 
@@ -79,7 +82,16 @@ func encoderLayerForward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Flo
                      weight: p + o.ffnNormWeight, bias: p + o.ffnNormBias, rows: T, dim: H, eps: c.layerNormEps)
 }
 
-/// On entry s.dX holds d(output); on return it holds d(input). Parameter grads are accumulated into g.
+/// Layer `l`'s output again (into the shared `output` buffer) from its kept sum and statistics: the next layer's
+/// backward needs it as its input.
+func recomputeLayerOutput(_ ctx: LayerContext, params p: UnsafeMutablePointer<Float>, offsets o: LayerOffsets, act a: LayerActivations) {
+    layerNormRecompute(a.output, x: a.ffnSum, mean: a.ffnMean, rstd: a.ffnRstd, weight: p + o.ffnNormWeight,
+                       bias: p + o.ffnNormBias, rows: ctx.batch.tokenCount, dim: ctx.config.hidden)
+}
+
+/// On entry s.dX holds d(output); on return it holds d(input). `input` must hold the layer's input (for a layer
+/// past the first, `recomputeLayerOutput` of the one before), and `a.ffnIn` may be `s.dFfnIn` (then
+/// `ctx.feedForwardInputKept` is false and it is rebuilt here). Parameter grads are accumulated into g.
 /// Each LayerNorm backward runs in place on dX, which then is the residual branch's gradient; the other
 /// branch's input gradient is added to it by its first linear layer's backward (accumulateInput).
 /// A dropout before a residual add masks the branch's gradient into dSum, leaving dX for the residual.
@@ -94,10 +106,16 @@ func encoderLayerBackward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Fl
         dropoutBackward(dx: s.dSum, dout: s.dX, mask: mask!, count: T * H, rate: hidden)
         return s.dSum
     }
-    // Feed-forward block. Its activation buffer is shared by all layers: recompute this layer's from its input, with
-    // the kept dropout mask (the same arithmetic as the forward pass, so the same bits).
+    // Feed-forward block. Its input (the attention block's LayerNorm output) and activation buffers are shared
+    // by all layers: recompute this layer's, with the kept dropout mask (the forward pass's arithmetic, so its bits).
     layerNormBackward(dx: s.dX, dweight: g + o.ffnNormWeight, dbias: g + o.ffnNormBias, dout: s.dX,
                       x: a.ffnSum, mean: a.ffnMean, rstd: a.ffnRstd, weight: p + o.ffnNormWeight, rows: T, dim: H)
+    layerNormRecompute(a.attentionNormed, x: a.attentionSum, mean: a.attentionMean, rstd: a.attentionRstd,
+                       weight: p + o.attentionNormWeight, bias: p + o.attentionNormBias, rows: T, dim: H)
+    if !ctx.feedForwardInputKept {
+        linearForward(a.ffnIn, a.attentionNormed, p + o.ffnInWeight, c.isMosaic ? nil : p + o.ffnInBias!, rows: T, inDim: H,
+                      outDim: c.isMosaic ? 2 * I : I, precision: ctx.precision)
+    }
     if c.isMosaic {
         gatedGeluForward(a.ffnAct, a.ffnIn, rows: T, inner: I)
         if let hidden { dropoutBackward(dx: a.ffnAct, dout: a.ffnAct, mask: a.feedForwardMask!, count: T * I, rate: hidden) }

@@ -110,12 +110,13 @@ public final class EncoderTrainer {
         // activations first, then recompute each pass with them.
         let cached = passes.training.count > 1
         lastStepPasses = (cached ? passes.inference.count : 0, passes.training.count)
-        for r in cached ? passes.inference : passes.training { encode(step, r, training: !cached) }
+        let recompute = plan.recomputeFeedForward
+        for r in cached ? passes.inference : passes.training { encode(step, r, training: !cached, recomputeFeedForward: recompute) }
         try gatherEmbeddings(whole: whole, mine: mine)
         let guided = loss.needsGuide ? try embedWithGuide((guideColumns ?? columns).flatMap { $0 }, whole: whole, mine: mine) : nil
         let lossValue = lossAndEmbeddingGradients(anchors: B, columns: columns.count, guideDim: guided)
         for (i, r) in passes.training.enumerated() {
-            if cached { encode(step, r, training: true) }
+            if cached { encode(step, r, training: true, recomputeFeedForward: recompute) }
             backward(step, r)
             if cached { passFinished?(i + 1, passes.training.count) }
         }
@@ -130,11 +131,13 @@ public final class EncoderTrainer {
     }
 
     /// Forward over rows `r` of the step; their embeddings go to the step's embedding matrix. `training` keeps
-    /// every layer's activations (and dropout masks) for `backward`.
-    private func encode(_ step: StepBatch, _ r: Range<Int>, training: Bool) {
+    /// every layer's activations (and dropout masks) for `backward`; `recomputeFeedForward` (the memory plan's
+    /// choice) leaves the feed-forward inputs for backward to rebuild.
+    private func encode(_ step: StepBatch, _ r: Range<Int>, training: Bool, recomputeFeedForward: Bool) {
         let enc = encoder, H = enc.config.hidden
         let batch = step.slice(r)
-        act.prepare(config: enc.config, batch: batch.ragged, training: training, dropoutMasks: batch.dropout?.hidden != nil)
+        act.prepare(config: enc.config, batch: batch.ragged, training: training, dropoutMasks: batch.dropout?.hidden != nil,
+                    recomputeFeedForward: recomputeFeedForward)
         enc.forward(batch.rows, ragged: batch.ragged, act: act, dropout: batch.dropout)
         (buffers.embeddings + r.lowerBound * H).update(from: act.sentenceEmbeddings, count: r.count * H)
     }
@@ -147,10 +150,15 @@ public final class EncoderTrainer {
         let s = act.scratch!
         meanPoolNormalizeBackward(dx: s.dX, dout: buffers.embeddingGradients + r.lowerBound * H, out: act.sentenceEmbeddings,
                                   norms: act.norms, batch: ragged, dim: H, scratch: s.poolScratch)
-        let ctx = LayerContext(config: c, batch: ragged, slopes: enc.slopes, attentionScratch: act.attentionScratch, dropout: drop,
+        var ctx = LayerContext(config: c, batch: ragged, slopes: enc.slopes, attentionScratch: act.attentionScratch, dropout: drop,
                                precision: enc.precision)
+        ctx.feedForwardInputKept = act.keepsFeedForwardInput
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
-            let input = l == 0 ? act.embeddingOutput! : act.layer(l - 1).output
+            var input = act.embeddingOutput!
+            if l > 0 {
+                recomputeLayerOutput(ctx, params: p, offsets: enc.layout.layers[l - 1], act: act.layer(l - 1))
+                input = act.layer(l - 1).output
+            }
             encoderLayerBackward(ctx, params: p, grads: g, offsets: enc.layout.layers[l], input: input,
                                  act: act.layer(l), scratch: s, layer: l)
         }
