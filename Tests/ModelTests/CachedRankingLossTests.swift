@@ -98,7 +98,7 @@ final class CachedRankingLossTests: XCTestCase {
                     let bytes = Activations.footprint(config: c, tokens: ls.reduce(0, +), sequences: ls.count,
                                                       attentionScratch: attentionScratchCount(RaggedBatch(lengths: ls)),
                                                       training: training, dropoutMasks: true,
-                                                      recomputeFeedForward: plan.recomputeFeedForward).bytes
+                                                      recomputeInBackward: plan.recomputeInBackward).bytes
                     if plan.fits {
                         XCTAssertLessThanOrEqual(plan.fixedBytes + plan.stepBytes + bytes, budget,
                                                  "\(kind) pass \(r) at budget \(budget)")

@@ -15,9 +15,9 @@ struct LayerContext {
     var dropout: StepDropout? = nil
     /// The precision of every GEMM of the layer (LayerNorm, softmax, activations and dropout stay fp32).
     var precision: MatmulPrecision = .fp32
-    /// False when the activations did not keep the feed-forward input (`Activations.keepsFeedForwardInput`):
-    /// backward runs its GEMM again.
-    var feedForwardInputKept = true
+    /// False when the activations kept neither the feed-forward input nor the attention output
+    /// (`Activations.keepsRecomputable`): backward runs the up-projection GEMM and the attention forward again.
+    var recomputableKept = true
     var attentionShape: AttentionShape { AttentionShape(heads: config.heads, headDim: config.headDim, precision: precision) }
 }
 
@@ -90,8 +90,8 @@ func recomputeLayerOutput(_ ctx: LayerContext, params p: UnsafeMutablePointer<Fl
 }
 
 /// On entry s.dX holds d(output); on return it holds d(input). `input` must hold the layer's input (for a layer
-/// past the first, `recomputeLayerOutput` of the one before), and `a.ffnIn` may be `s.dFfnIn` (then
-/// `ctx.feedForwardInputKept` is false and it is rebuilt here). Parameter grads are accumulated into g.
+/// past the first, `recomputeLayerOutput` of the one before); when `ctx.recomputableKept` is false, `a.ffnIn` is
+/// `s.dFfnIn` and `a.attention` a shared buffer, both rebuilt here. Parameter grads are accumulated into g.
 /// Each LayerNorm backward runs in place on dX, which then is the residual branch's gradient; the other
 /// branch's input gradient is added to it by its first linear layer's backward (accumulateInput).
 /// A dropout before a residual add masks the branch's gradient into dSum, leaving dX for the residual.
@@ -112,7 +112,7 @@ func encoderLayerBackward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Fl
                       x: a.ffnSum, mean: a.ffnMean, rstd: a.ffnRstd, weight: p + o.ffnNormWeight, rows: T, dim: H)
     layerNormRecompute(a.attentionNormed, x: a.attentionSum, mean: a.attentionMean, rstd: a.attentionRstd,
                        weight: p + o.attentionNormWeight, bias: p + o.attentionNormBias, rows: T, dim: H)
-    if !ctx.feedForwardInputKept {
+    if !ctx.recomputableKept {
         linearForward(a.ffnIn, a.attentionNormed, p + o.ffnInWeight, c.isMosaic ? nil : p + o.ffnInBias!, rows: T, inDim: H,
                       outDim: c.isMosaic ? 2 * I : I, precision: ctx.precision)
     }
@@ -139,6 +139,10 @@ func encoderLayerBackward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Fl
     layerNormBackward(dx: s.dX, dweight: g + o.attentionNormWeight, dbias: g + o.attentionNormBias, dout: s.dX,
                       x: a.attentionSum, mean: a.attentionMean, rstd: a.attentionRstd, weight: p + o.attentionNormWeight,
                       rows: T, dim: H)
+    if !ctx.recomputableKept {   // the forward's own call on the same q, k, v and dropout key: the same bits
+        attentionForward(a.attention, qkv: a.qkv, logSumExp: a.logSumExp, scratch: ctx.attentionScratch, batch: ctx.batch,
+                         shape: ctx.attentionShape, alibiSlopes: ctx.slopes, dropout: ctx.dropout?.attention(layer: l))
+    }
     linearBackward(dinp: s.dAttention, dweight: g + o.attentionOutWeight, dbias: g + o.attentionOutBias,
                    dout: branchGradient(mask: a.attentionOutputMask),
                    inp: a.attention, weight: p + o.attentionOutWeight, rows: T, inDim: H, outDim: H, precision: ctx.precision)

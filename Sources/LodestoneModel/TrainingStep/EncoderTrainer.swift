@@ -110,13 +110,13 @@ public final class EncoderTrainer {
         // activations first, then recompute each pass with them.
         let cached = passes.training.count > 1
         lastStepPasses = (cached ? passes.inference.count : 0, passes.training.count)
-        let recompute = plan.recomputeFeedForward
-        for r in cached ? passes.inference : passes.training { encode(step, r, training: !cached, recomputeFeedForward: recompute) }
+        let recompute = plan.recomputeInBackward
+        for r in cached ? passes.inference : passes.training { encode(step, r, training: !cached, recomputeInBackward: recompute) }
         try gatherEmbeddings(whole: whole, mine: mine)
         let guided = loss.needsGuide ? try embedWithGuide((guideColumns ?? columns).flatMap { $0 }, whole: whole, mine: mine) : nil
         let lossValue = lossAndEmbeddingGradients(anchors: B, columns: columns.count, guideDim: guided)
         for (i, r) in passes.training.enumerated() {
-            if cached { encode(step, r, training: true, recomputeFeedForward: recompute) }
+            if cached { encode(step, r, training: true, recomputeInBackward: recompute) }
             backward(step, r)
             if cached { passFinished?(i + 1, passes.training.count) }
         }
@@ -131,13 +131,13 @@ public final class EncoderTrainer {
     }
 
     /// Forward over rows `r` of the step; their embeddings go to the step's embedding matrix. `training` keeps
-    /// every layer's activations (and dropout masks) for `backward`; `recomputeFeedForward` (the memory plan's
+    /// every layer's activations (and dropout masks) for `backward`; `recomputeInBackward` (the memory plan's
     /// choice) leaves the feed-forward inputs for backward to rebuild.
-    private func encode(_ step: StepBatch, _ r: Range<Int>, training: Bool, recomputeFeedForward: Bool) {
+    private func encode(_ step: StepBatch, _ r: Range<Int>, training: Bool, recomputeInBackward: Bool) {
         let enc = encoder, H = enc.config.hidden
         let batch = step.slice(r)
         act.prepare(config: enc.config, batch: batch.ragged, training: training, dropoutMasks: batch.dropout?.hidden != nil,
-                    recomputeFeedForward: recomputeFeedForward)
+                    recomputeInBackward: recomputeInBackward)
         enc.forward(batch.rows, ragged: batch.ragged, act: act, dropout: batch.dropout)
         (buffers.embeddings + r.lowerBound * H).update(from: act.sentenceEmbeddings, count: r.count * H)
     }
@@ -152,7 +152,7 @@ public final class EncoderTrainer {
                                   norms: act.norms, batch: ragged, dim: H, scratch: s.poolScratch)
         var ctx = LayerContext(config: c, batch: ragged, slopes: enc.slopes, attentionScratch: act.attentionScratch, dropout: drop,
                                precision: enc.precision)
-        ctx.feedForwardInputKept = act.keepsFeedForwardInput
+        ctx.recomputableKept = act.keepsRecomputable
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             var input = act.embeddingOutput!
             if l > 0 {

@@ -39,10 +39,10 @@ public struct MemoryPlan: Equatable, Sendable {
     public let oneTextBytes: Int
     /// Bytes of a pass with activations of `trainingTokens` tokens (capped at the whole batch's).
     public let activationBytes: Int
-    /// Whether backward rebuilds each layer's feed-forward input rather than keep it: chosen when that lets the
-    /// whole batch run in one pass and keeping them would not. A sixth more GEMM work is cheaper than cached
-    /// MNRL's extra embedding pass (a third).
-    public let recomputeFeedForward: Bool
+    /// Whether backward rebuilds each layer's feed-forward input and attention output rather than keep them
+    /// (`Activations`): chosen when that lets the whole batch run in one pass and keeping them would not. About a
+    /// sixth more GEMM work is cheaper than cached MNRL's extra embedding pass (a third).
+    public let recomputeInBackward: Bool
 
     /// `fixedBytes + stepBytes + activationBytes`: what the step may peak at.
     public var peakBytes: Int { fixedBytes + stepBytes + activationBytes }
@@ -57,7 +57,7 @@ public struct MemoryPlan: Equatable, Sendable {
         let scratch = attentionScratchCount(RaggedBatch(lengths: [max(longest, 1)]))
         func bytes(_ t: Int, training: Bool, recompute: Bool = false) -> Int {
             Activations.footprint(config: c, tokens: t, sequences: t, attentionScratch: scratch, training: training,
-                                  dropoutMasks: dropout, recomputeFeedForward: recompute).bytes
+                                  dropoutMasks: dropout, recomputeInBackward: recompute).bytes
         }
         func largest(training: Bool, recompute: Bool = false) -> Int {
             guard let budget else { return Int.max }
@@ -67,15 +67,15 @@ public struct MemoryPlan: Equatable, Sendable {
         }
         let whole = max(tokens, longest)
         let textsFit = batching.maxTexts.map { rows <= $0 } ?? true
-        recomputeFeedForward = textsFit && largest(training: true) < whole && largest(training: true, recompute: true) >= whole
+        recomputeInBackward = textsFit && largest(training: true) < whole && largest(training: true, recompute: true) >= whole
         self.budget = budget
         maxTexts = batching.maxTexts
         fixedBytes = fixed
         stepBytes = step
         oneTextBytes = bytes(longest, training: true)
-        trainingTokens = largest(training: true, recompute: recomputeFeedForward)
+        trainingTokens = largest(training: true, recompute: recomputeInBackward)
         inferenceTokens = largest(training: false)
-        activationBytes = bytes(min(trainingTokens, whole), training: true, recompute: recomputeFeedForward)
+        activationBytes = bytes(min(trainingTokens, whole), training: true, recompute: recomputeInBackward)
     }
 
     /// Contiguous runs of `range`'s rows, each at most `maxTokens` tokens and `maxTexts` texts; a text longer
@@ -131,7 +131,7 @@ extension MemoryPlan {
         let passes = miniBatches(lengths: lengths, range: 0..<rows)
         let batch = "\(rows) texts × \(tokensPerText) tokens"
         if passes.training.count <= 1 {
-            return "\(head); \(batch) in one pass" + (recomputeFeedForward ? ", feed-forward inputs recomputed in backward" : "")
+            return "\(head); \(batch) in one pass" + (recomputeInBackward ? ", feed-forward inputs and attention outputs recomputed in backward" : "")
         }
         return "\(head); \(batch) in \(passes.training.count) passes of up to \(passes.training.map(\.count).max() ?? 0) text(s), after \(passes.inference.count) embedding pass(es) without activations (cached MNRL)"
     }

@@ -1,9 +1,9 @@
-// A budget that fits the batch only without kept feed-forward inputs: the plan recomputes them in backward, in
-// one pass, and the step's loss and gradients are the ones of a step that keeps them.
+// A budget that fits the batch only without kept feed-forward inputs and attention outputs: the plan recomputes
+// them in backward, in one pass, and the step's loss and gradients are the bits of a step that keeps them.
 import XCTest
 @testable import LodestoneCore
 
-final class FeedForwardRecomputeTests: XCTestCase {
+final class RecomputeInBackwardTests: XCTestCase {
     let columns: [[[Int32]]] = [
         [[1, 5, 9, 2], [1, 7, 2], [1, 4, 4, 6, 8, 9, 2]],
         [[1, 3, 3, 8, 2], [1, 6, 2], [1, 10, 2]],
@@ -28,7 +28,7 @@ final class FeedForwardRecomputeTests: XCTestCase {
         func footprint(_ tokens: Int) -> Int {
             Activations.footprint(config: t.encoder.config, tokens: tokens, sequences: tokens,
                                   attentionScratch: attentionScratchCount(RaggedBatch(lengths: [whole.maxLength])),
-                                  training: true, dropoutMasks: t.dropout.hidden > 0, recomputeFeedForward: recompute).bytes
+                                  training: true, dropoutMasks: t.dropout.hidden > 0, recomputeInBackward: recompute).bytes
         }
         let activations = footprint(0) + whole.tokenCount * (footprint(1) - footprint(0))
         return open.fixedBytes + open.stepBytes + activations + slack
@@ -61,25 +61,25 @@ final class FeedForwardRecomputeTests: XCTestCase {
         }
         func passes(_ p: MemoryPlan) -> Int { p.miniBatches(lengths: whole.lengths, range: 0..<whole.count).training.count }
         let roomy = plan(try budget(t, recompute: false))
-        XCTAssertFalse(roomy.recomputeFeedForward, "everything fits: keep the inputs")
+        XCTAssertFalse(roomy.recomputeInBackward, "everything fits: keep the inputs")
         XCTAssertEqual(passes(roomy), 1)
         let tight = plan(try budget(t, recompute: false, slack: -1))
-        XCTAssertTrue(tight.recomputeFeedForward, "a byte short of keeping them: recompute")
+        XCTAssertTrue(tight.recomputeInBackward, "a byte short of keeping them: recompute")
         XCTAssertEqual(passes(tight), 1)
         XCTAssertLessThan(tight.peakBytes, roomy.peakBytes)
         let tighter = plan(try budget(t, recompute: true, slack: -1))
-        XCTAssertFalse(tighter.recomputeFeedForward, "no single pass fits either way: cached passes keep their inputs")
+        XCTAssertFalse(tighter.recomputeInBackward, "no single pass fits either way: cached passes keep their inputs")
         XCTAssertGreaterThan(passes(tighter), 1)
-        XCTAssertTrue(tight.summary(rows: 6, tokensPerText: 4).contains("feed-forward inputs recomputed"))
+        XCTAssertTrue(tight.summary(rows: 6, tokensPerText: 4).contains("feed-forward inputs and attention outputs recomputed"))
     }
 
     func testTheFootprintShrinksByTheFeedForwardInputs() {
         let c = config(mosaic: true), T = 100
         func bytes(_ recompute: Bool) -> Int {
             Activations.footprint(config: c, tokens: T, sequences: 10, attentionScratch: 0, training: true,
-                                  dropoutMasks: false, recomputeFeedForward: recompute).bytes
+                                  dropoutMasks: false, recomputeInBackward: recompute).bytes
         }
-        // Each of the 3 layers keeps T × 2·intermediate floats less.
-        XCTAssertEqual(bytes(false) - bytes(true), 4 * 3 * T * 2 * 40)
+        // Each of the 3 layers keeps T × (2·intermediate + hidden) floats less; one attention output is shared.
+        XCTAssertEqual(bytes(false) - bytes(true), 4 * (3 * T * (2 * 40 + 8) - T * 8))
     }
 }
