@@ -119,13 +119,17 @@ struct Bench: ParsableCommand {
         let attention = 12 * Double(seq * seq) * Double(h) * Double(l) * Double(2 * batch) * Double(steps)
         // Cached MNRL's embedding pass repeats the forward (a third of the step's matmuls).
         let passes = trainer.lastStepPasses
-        let executed = (flops + attention) * (passes.embedding > 0 ? 4.0 / 3 : 1)
-        print(String(format: "swift model=%@ params=%d non_embedding=%d batch=%d seq=%d steps=%d seconds=%.3f pairs_per_s=%.3f gflops=%.1f sgemm_gflops=%.1f loss=%.4f threads=%d cpu_seconds=%.3f dropout=%g,%g tokens_per_s=%.1f gflops_with_attention=%.1f executed_gflops=%.1f passes=%d embedding_passes=%d peak_rss_mb=%.0f",
+        var executed = (flops + attention) * (passes.embedding > 0 ? 4.0 / 3 : 1)
+        if trainer.lastStepRecomputed {   // backward reruns each layer's up-projection and attention forward
+            let upProjection = 2 * Double(encoder.config.hidden * (encoder.config.isMosaic ? 2 : 1) * encoder.config.intermediate)
+            executed += upProjection * Double(tokens * l * steps) + attention / 3
+        }
+        print(String(format: "swift model=%@ params=%d non_embedding=%d batch=%d seq=%d steps=%d seconds=%.3f pairs_per_s=%.3f gflops=%.1f sgemm_gflops=%.1f loss=%.4f threads=%d cpu_seconds=%.3f dropout=%g,%g tokens_per_s=%.1f gflops_with_attention=%.1f executed_gflops=%.1f passes=%d embedding_passes=%d recomputed=%d peak_rss_mb=%.0f",
                      model, encoder.parameterCount, nonEmbedding, batch, seq, steps, seconds,
                      Double(batch * steps) / seconds, flops / seconds / 1e9, sgemm, loss, blasThreads(), cpu,
                      Double(rates.hidden), Double(rates.attention), Double(tokens * steps) / seconds,
                      (flops + attention) / seconds / 1e9, executed / seconds / 1e9, passes.training, passes.embedding,
-                     peakResidentMegabytes()) + " kernel=\(openBLASCoreName())" + ranks.fields(seconds: seconds)
+                     trainer.lastStepRecomputed ? 1 : 0, peakResidentMegabytes()) + " kernel=\(openBLASCoreName())" + ranks.fields(seconds: seconds)
               + " precision=\(matmul.rawValue) cpu=\"\(cpuModelName())\"")
     }
 }

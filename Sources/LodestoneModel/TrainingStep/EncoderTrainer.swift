@@ -38,6 +38,8 @@ public final class EncoderTrainer {
     /// Passes the last step made: embedding passes without activations (0 when the batch fit one pass) and
     /// passes with activations.
     public private(set) var lastStepPasses = (embedding: 0, training: 0)
+    /// Whether the last step's backward recomputed the feed-forward inputs and attention outputs (`MemoryPlan`).
+    public private(set) var lastStepRecomputed = false
     private let act = Activations()
     private let buffers = StepBuffers()
     private var guideEmbeddings: [Float] = [], guideSend: [Float] = []
@@ -111,6 +113,7 @@ public final class EncoderTrainer {
         let cached = passes.training.count > 1
         lastStepPasses = (cached ? passes.inference.count : 0, passes.training.count)
         let recompute = plan.recomputeInBackward
+        lastStepRecomputed = recompute
         for r in cached ? passes.inference : passes.training { encode(step, r, training: !cached, recomputeInBackward: recompute) }
         try gatherEmbeddings(whole: whole, mine: mine)
         let guided = loss.needsGuide ? try embedWithGuide((guideColumns ?? columns).flatMap { $0 }, whole: whole, mine: mine) : nil
