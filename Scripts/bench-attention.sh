@@ -23,13 +23,13 @@ for L in $lengths; do
   ours=$(.build/release/lodestone-bench --threads "$threads" --attention-only "$L")
   torch=$("$venv/bin/python" Scripts/bench-attention.py "$threads" "$L")
   echo "$ours" >&2; echo "$torch" >&2
-  python3 - "$L" "$ours" "$torch" <<'PY'
+  python3 - "$L" "$ours" "$torch" "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" <<'PY'
 import sys
 def field(line, name): return float(line.split(f"{name}=")[1].split()[0])
-L, ours, torch = sys.argv[1], sys.argv[2], sys.argv[3]
+L, ours, torch, cpu = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 g, s, t = field(ours, "gflops"), field(ours, "sgemm_gflops"), field(torch, "gflops")
 kernel = ours.split("kernel=")[1].split()[0] if "kernel=" in ours else "?"
 print(f"L={L}: ours {g:.1f} GFLOP/s, cblas_sgemm {s:.1f} ({100 * g / s:.0f} %, target >= 70 %), "
-      f"torch sdpa {t:.1f} ({g / t:.2f}x, target >= 1.5x) [OpenBLAS kernel {kernel}]")
+      f"torch sdpa {t:.1f} ({g / t:.2f}x, target >= 1.5x) [{cpu}, OpenBLAS kernel {kernel}, precision fp32]")
 PY
 done

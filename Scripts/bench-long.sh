@@ -29,6 +29,7 @@ calc() { python3 -c "print($1)"; }
 
 swift build -c release --product lodestone-bench >/dev/null
 BENCH=$(swift build -c release --show-bin-path)/lodestone-bench
+cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 echo "bench-long: threads=$THREADS, $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # 1. Attention alone.
@@ -43,9 +44,9 @@ line=$("$BENCH" --model base --batch 16 --seq 2048 --steps "$STEPS" --warmup 0 -
 echo "$line"
 rss=$(field peak_rss_mb "$line"); gf=$(field gflops_with_attention "$line"); sg=$(field sgemm_gflops "$line")
 swift_tps=$(field tokens_per_s "$line")
-printf 'peak RSS %s MB (target <= 6000 MB: %s); %s tokens/s; %s GFLOP/s counting attention = %.0f %% of cblas_sgemm %s GFLOP/s (target >= 65 %%); %s passes with activations after %s embedding pass(es), %s GFLOP/s executed; OpenBLAS kernel %s\n' \
+printf 'peak RSS %s MB (target <= 6000 MB: %s); %s tokens/s; %s GFLOP/s counting attention = %.0f %% of cblas_sgemm %s GFLOP/s (target >= 65 %%); %s passes with activations after %s embedding pass(es), %s GFLOP/s executed; OpenBLAS kernel %s, precision fp32, %s\n' \
   "$rss" "$([ "$rss" -le 6000 ] && echo met || echo missed)" "$swift_tps" "$gf" "$(calc "100*$gf/$sg")" "$sg" \
-  "$(field passes "$line")" "$(field embedding_passes "$line")" "$(field executed_gflops "$line")" "$(field kernel "$line")"
+  "$(field passes "$line")" "$(field embedding_passes "$line")" "$(field executed_gflops "$line")" "$(field kernel "$line")" "$cpu"
 
 # 3. A batch of 256 pairs × 512 tokens.
 echo "== MosaicBERT-base, 256 pairs × 512 tokens, --memory-budget $BUDGET"
@@ -58,7 +59,7 @@ echo "$line"
 rss=$(field peak_rss_mb "$line")
 stopped=""
 [ "$FULL" = 1 ] || stopped="; the step stopped after $(field passes_run "$line") of its $(field passes_total "$line") passes with activations (FULL=1 runs it all)"
-printf 'peak RSS %s MB (target <= 6000 MB: %s)%s\n' "$rss" "$([ "$rss" -le 6000 ] && echo met || echo missed)" "$stopped"
+printf 'peak RSS %s MB (target <= 6000 MB: %s)%s; OpenBLAS kernel %s, precision fp32, %s\n' "$rss" "$([ "$rss" -le 6000 ] && echo met || echo missed)" "$stopped" "$(field kernel "$line")" "$cpu"
 
 # 4. PyTorch's plain step at 2048 tokens, at the largest batch that fits TORCH_MEMORY.
 if ! skipped torch; then
@@ -85,8 +86,8 @@ PY
     torch_line=$one
   fi
   torch_tps=$(field tokens_per_s "$torch_line")
-  printf 'PyTorch plain step: %s pair(s) × 2048 fit %s (1 pair peaks at %s MB): %s tokens/s, peak RSS %s MB | swift cached MNRL, 16 pairs in %s: %s tokens/s | ratio swift/pytorch %.2fx per token\n' \
-    "$batch" "$TORCH_MEMORY" "$per_pair" "$torch_tps" "$(field peak_rss_mb "$torch_line")" "$BUDGET" "$swift_tps" "$(calc "$swift_tps/$torch_tps")"
+  printf 'PyTorch plain step: %s pair(s) × 2048 fit %s (1 pair peaks at %s MB): %s tokens/s, peak RSS %s MB | swift cached MNRL, 16 pairs in %s: %s tokens/s | ratio swift/pytorch %.2fx per token | precision fp32, %s\n' \
+    "$batch" "$TORCH_MEMORY" "$per_pair" "$torch_tps" "$(field peak_rss_mb "$torch_line")" "$BUDGET" "$swift_tps" "$(calc "$swift_tps/$torch_tps")" "$cpu"
 fi
 
 # 5. The streaming sampler.

@@ -54,7 +54,7 @@ for model in $MODELS; do
     if [ "$BF16" != 0 ]; then
       bf16_line=$("$BENCH" --model "$model" --batch $batch --seq $seq --steps "$steps" --threads "$THREADS" --dropout "$hidden" --attention-dropout "$attention" --precision bf16)
       echo "$bf16_line"
-      printf '%s (dropout %s): swift bf16 step %.3f s vs fp32 %.3f s: %.2fx wall, %.2fx CPU time (target >= 1.6x; loss %s vs %s; OpenBLAS kernel %s, %s)\n' \
+      printf '%s (dropout %s): swift bf16 step %.3f s vs fp32 %.3f s: %.2fx wall, %.2fx CPU time (target >= 1.6x; loss %s vs %s; OpenBLAS kernel %s, precision bf16 vs fp32, %s)\n' \
         "$model" "$dropout" "$(python3 -c "print($(field seconds "$bf16_line")/$steps)")" "$(python3 -c "print($(field seconds "$swift_line")/$steps)")" \
         "$(python3 -c "print($(field seconds "$swift_line")/$(field seconds "$bf16_line"))")" \
         "$(python3 -c "print($(field cpu_seconds "$swift_line")/$(field cpu_seconds "$bf16_line"))")" \
@@ -63,13 +63,13 @@ for model in $MODELS; do
     s=$(field pairs_per_s "$swift_line"); sc=$(field cpu_seconds "$swift_line"); ss=$(field seconds "$swift_line")
     if [ "$dropout" = off ]; then off_seconds=$ss off_cpu=$sc
     elif [ -n "$off_seconds" ]; then
-      costs+=("$(python3 -c "print(f'$model dropout hidden $hidden, attention $attention: swift step {$ss/$steps:.3f} s vs {$off_seconds/$steps:.3f} s off: {100*($ss/$off_seconds-1):+.1f}% wall, {100*($sc/$off_cpu-1):+.1f}% CPU time (OpenBLAS kernel $(field kernel "$swift_line"), $cpu)')")")
+      costs+=("$(python3 -c "print(f'$model dropout hidden $hidden, attention $attention: swift step {$ss/$steps:.3f} s vs {$off_seconds/$steps:.3f} s off: {100*($ss/$off_seconds-1):+.1f}% wall, {100*($sc/$off_cpu-1):+.1f}% CPU time (OpenBLAS kernel $(field kernel "$swift_line"), precision fp32, $cpu)')")")
     fi
     [ "$TORCH" = 0 ] && continue
     torch_line=$("$VENV/bin/python" Scripts/bench_train_torch.py --model "$model" --batch $batch --seq $seq --steps "$steps" --threads "$THREADS" --dropout "$hidden" --attention-dropout "$attention")
     echo "$torch_line"
     t=$(field pairs_per_s "$torch_line"); tc=$(field cpu_seconds "$torch_line")
-    printf '%s (dropout %s): swift %.3f pairs/s (%s GFLOP/s, cblas_sgemm %s GFLOP/s, OpenBLAS kernel %s) | pytorch %.3f pairs/s (%s GFLOP/s, torch.mm %s GFLOP/s) | ratio swift/pytorch %.2fx wall, %.2fx CPU time | %s\n' \
+    printf '%s (dropout %s): swift %.3f pairs/s (%s GFLOP/s, cblas_sgemm %s GFLOP/s, OpenBLAS kernel %s) | pytorch %.3f pairs/s (%s GFLOP/s, torch.mm %s GFLOP/s) | ratio swift/pytorch %.2fx wall, %.2fx CPU time | precision fp32 | %s\n' \
       "$model" "$dropout" "$s" "$(field gflops "$swift_line")" "$(field sgemm_gflops "$swift_line")" "$(field kernel "$swift_line")" \
       "$t" "$(field gflops "$torch_line")" "$(field mm_gflops "$torch_line")" "$(python3 -c "print($s/$t)")" "$(python3 -c "print($tc/$sc)")" "$cpu"
   done

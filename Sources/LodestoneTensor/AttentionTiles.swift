@@ -9,12 +9,17 @@ public let attentionTileQueries = 128
 /// Keys per tile.
 public let attentionTileKeys = 256
 
+/// Tile sizes to use instead of the defaults (`lodestone-bench --attention-tiles`, for sweeps); set it before any
+/// scratch is sized, since `attentionScratchCount` follows it.
+nonisolated(unsafe) public var attentionTileOverride: (queries: Int, keys: Int)? = nil
+
 /// Tile sizes for a batch: the defaults, or the longest sequence when it is shorter.
 struct AttentionTiles {
     let rows: Int, cols: Int
     init(maxLength: Int) {
-        rows = min(attentionTileQueries, max(maxLength, 1))
-        cols = min(attentionTileKeys, max(maxLength, 1))
+        let (queries, keys) = attentionTileOverride ?? (attentionTileQueries, attentionTileKeys)
+        rows = min(queries, max(maxLength, 1))
+        cols = min(keys, max(maxLength, 1))
     }
     /// Two rows × cols tiles (S or P, and dP) and four row vectors (running max and sum, or D; and the two
     /// far-tile row bounds).

@@ -49,8 +49,10 @@ func runAttentionBench(length L: Int, heads: Int = 12, headDim d: Int = 64) {
         bestSgemm = min(bestSgemm, seconds(sgemms))
     }
     let large = measureSgemmRate(m: 2048, n: 3072, k: 768)
-    print(String(format: "attention L=%d heads=%d head_dim=%d threads=%d seconds=%.4f gflops=%.1f sgemm_gflops=%.1f sgemm_shape=%dx%dx%d sgemm_large_gflops=%.1f kernel=%@",
-                 L, heads, d, blasThreads(), best, flops / best / 1e9, flops / bestSgemm / 1e9, L, L, d, large, openBLASCoreName()))
+    print(String(format: "attention L=%d heads=%d head_dim=%d threads=%d seconds=%.4f gflops=%.1f sgemm_gflops=%.1f sgemm_shape=%dx%dx%d sgemm_large_gflops=%.1f tiles=%dx%d kernel=%@",
+                 L, heads, d, blasThreads(), best, flops / best / 1e9, flops / bestSgemm / 1e9, L, L, d, large,
+                 min(attentionTileOverride?.queries ?? attentionTileQueries, L), min(attentionTileOverride?.keys ?? attentionTileKeys, L),
+                 openBLASCoreName()))
 }
 
 /// Best of 5 runs of C[m,n] = A[m,k] · B[n,k]ᵀ, in GFLOP/s.

@@ -43,6 +43,8 @@ struct Bench: ParsableCommand {
     var gemmOnly: Int?
     @Option(help: "Only time attention forward + backward (12 heads of 64, ALiBi) over one sequence of this many tokens.")
     var attentionOnly: Int?
+    @Option(help: "With --attention-only: tile sizes Q,K (queries × keys per tile) instead of the defaults, for sweeps.")
+    var attentionTiles: String?
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)   // line by line: a long run killed midway keeps what it printed
@@ -56,6 +58,11 @@ struct Bench: ParsableCommand {
             print(String(format: "cblas_sgemm: %.1f GFLOP/s", measureSgemmRate(m: mnk[0], n: mnk[1], k: mnk[2]))
                   + " (OpenBLAS kernel \(openBLASCoreName()), threads \(blasThreads()))")
             return
+        }
+        if let attentionTiles {
+            let qk = attentionTiles.split(separator: ",").compactMap { Int($0) }
+            guard qk.count == 2, qk.allSatisfy({ $0 > 0 }) else { throw ValidationError("--attention-tiles wants Q,K, e.g. 128,256") }
+            attentionTileOverride = (qk[0], qk[1])
         }
         if let attentionOnly { runAttentionBench(length: attentionOnly); return }
         let (h, l, a, i) = model == "small" ? (256, 4, 4, 1024) : (768, 12, 12, 3072)
@@ -101,7 +108,8 @@ struct Bench: ParsableCommand {
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9
             FileHandle.standardError.write(Data(String(format: "pass %d/%d, %.0f s, peak RSS %.0f MB\n", done, total, elapsed, peakResidentMegabytes()).utf8))
             if let limit = memoryPasses, done >= limit {
-                print(String(format: "memory model=%@ batch=%d seq=%d passes_run=%d passes_total=%d peak_rss_mb=%.0f", model, batch, seq, done, total, peakResidentMegabytes()))
+                print(String(format: "memory model=%@ batch=%d seq=%d passes_run=%d passes_total=%d peak_rss_mb=%.0f", model, batch, seq, done, total, peakResidentMegabytes())
+                      + " kernel=\(openBLASCoreName()) precision=\(matmul.rawValue) cpu=\"\(cpuModelName())\"")
                 Foundation.exit(0)
             }
         }
