@@ -4,8 +4,10 @@
 # (C[L,L] = A[L,64]·B[L,64]ᵀ on all threads), and PyTorch's scaled_dot_product_attention with the ALiBi bias as
 # a float mask. GFLOP/s count the matmuls only: 4·L²·d·heads forward + 8·L²·d·heads backward, for both.
 # Targets (issue 9, at L = 2048): ours ≥ 70 % of cblas_sgemm and ≥ 1.5× torch.
+# TILES="Q,K …" (e.g. "64,128 128,128 128,256 256,256") first sweeps our kernels over those tile sizes (queries ×
+# keys per tile) at each length and prints GFLOP/s per tile, alternating with cblas_sgemm as always.
 # usage: Scripts/bench-attention.sh   (env: BENCH_VENV=.venv-bench, BENCH_THREADS=2, BENCH_LENGTHS="512 2048 4096",
-#                                      PIP_ARGS=<extra pip install args>)
+#                                      TILES="", PIP_ARGS=<extra pip install args>)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${BENCH_THREADS:-${THREADS:-2}}
@@ -20,6 +22,10 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), threads $threads"
 for L in $lengths; do
+  for tile in ${TILES:-}; do
+    line=$(.build/release/lodestone-bench --threads "$threads" --attention-only "$L" --attention-tiles "$tile")
+    echo "sweep L=$L tiles=$(sed -n 's/.* tiles=\([^ ]*\).*/\1/p' <<<"$line"): $(sed -n 's/.* gflops=\([^ ]*\).*/\1/p' <<<"$line") GFLOP/s, cblas_sgemm $(sed -n 's/.* sgemm_gflops=\([^ ]*\).*/\1/p' <<<"$line") [OpenBLAS kernel $(sed -n 's/.* kernel=\([^ ]*\).*/\1/p' <<<"$line"), precision fp32]"
+  done
   ours=$(.build/release/lodestone-bench --threads "$threads" --attention-only "$L")
   torch=$("$venv/bin/python" Scripts/bench-attention.py "$threads" "$L")
   echo "$ours" >&2; echo "$torch" >&2

@@ -113,6 +113,15 @@ struct Training: ParsableCommand {
         try finishCollective(collective)
     }
 
+    /// Under mpirun each rank resolves `auto` (or is refused `bf16`) on its own CPU and timing: bf16 only where every
+    /// rank chose it, so that the ranks' shares of a step are computed alike.
+    func agreedPrecision(_ mine: MatmulPrecision, _ collective: Collective) throws -> MatmulPrecision {
+        guard collective.size > 1 else { return mine }
+        var votes: Float = mine == .bf16 ? 1 : 0
+        try collective.allReduceSum(&votes, count: 1)
+        return Int(votes) == collective.size ? mine : .fp32
+    }
+
     func train(_ collective: Collective) throws {
         var log = Logger(label: "04-training")
         log.logLevel = collective.isRoot ? .info : .error   // rank 0 speaks for the job
@@ -123,7 +132,7 @@ struct Training: ParsableCommand {
         let hp = try hyperparameters.trainingConfig()
         if writer { try checkOutput() }
         setBLASThreads(threads)
-        let matmul = try resolvePrecision(precision, step: "04-training")   // after the threads: auto times them
+        let matmul = try agreedPrecision(try resolvePrecision(precision, step: "04-training"), collective)   // after the threads: auto times them
         if collective is MPICollective { log.info("\(mpiLine(collective, hp))") }
         log.info("schedule: \(hp.cycles) cycles × \(hp.chunks) chunks × \(hp.epochs) epochs × \(hp.stepsPerEpoch) steps, batch \(hp.batchSize), lr \(hp.learningRate)")
 
