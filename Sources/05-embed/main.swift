@@ -215,7 +215,8 @@ struct Search: ParsableCommand {
             // 2. The queries: texts embedded by the model (with its query prompt), or stored embeddings.
             var queryTexts = query
             if let queries { queryTexts = try TextFiles.readTexts(queries) }
-            let queryMatrix = try CorpusSearch.Matrix.make(texts: queryTexts, stored: try queryEmbeddings.map { try NpyMatrix(path: $0) },
+            // Stored query embeddings come without texts (validate allows one source only): nothing to check their rows against.
+            let queryMatrix = try CorpusSearch.Matrix.make(texts: queryEmbeddings == nil ? queryTexts : nil, stored: try queryEmbeddings.map { try NpyMatrix(path: $0) },
                                                            textsFile: queries ?? "--query", model: model,
                                                            batchSize: options.batchSize, prompt: options.promptChoice)
             let queryCount = queryMatrix.rows
