@@ -170,7 +170,8 @@ struct Search: ParsableCommand {
         abstract: "Nearest texts of a corpus for each query (exact top-k by cosine similarity).",
         discussion: """
         Embed a large corpus once (05-embed encode --output corpus.npy) and search it many times with \
-        --corpus-embeddings corpus.npy: the file is memory-mapped and scanned in blocks through cblas_sgemm.
+        --corpus-embeddings corpus.npy: the file is memory-mapped and scanned in tiles through cblas_sgemm, or with \
+        --precision bf16 through the bf16 kernel, its candidates re-ranked in fp32 (the same hits, faster).
         """)
     @OptionGroup var options: ModelOptions
     @Option(help: "Corpus texts: .txt (one per line) or .jsonl with \"text\" (optional with --corpus-embeddings: hits are then shown by index).")
@@ -222,10 +223,12 @@ struct Search: ParsableCommand {
             let queryCount = queryMatrix.rows
             guard queryCount > 0 else { throw InputError(file: queries ?? queryEmbeddings ?? "--query", reason: "no queries") }
             // 3. Exact top-k over the whole corpus, block by block.
+            //    --precision bf16 (or auto, where bf16 is faster) scores in bf16 and re-ranks in fp32: the same hits.
+            let matmul = try resolvePrecision(options.precision, step: "05-embed")
             let start = DispatchTime.now()
-            let hits = try search.search(queryMatrix, k: topK)
+            let hits = try search.search(queryMatrix, k: topK, precision: matmul)
             let seconds = elapsed(since: start)
-            log.info("searched \(queryCount) queries against \(search.corpus.rows) documents in \(String(format: "%.3f", seconds)) s (\(String(format: "%.1f", Double(queryCount) / max(seconds, 1e-9))) queries/s)")
+            log.info("searched \(queryCount) queries against \(search.corpus.rows) documents in \(String(format: "%.3f", seconds)) s (\(String(format: "%.1f", Double(queryCount) / max(seconds, 1e-9))) queries/s), precision \(matmul.rawValue)")
             // 4. Print the hits, or write them as JSON lines.
             if let output {
                 var lines = ""
