@@ -45,11 +45,12 @@ public final class QueryScorer: @unchecked Sendable {
     }
 
     /// A bound on |bf16 score − fp32 score| of a query of norm ≤ 1 and a row, as a fraction of the row's norm:
-    /// rounding both operands to bf16 (8 significant bits, nearest even) moves each product by at most
-    /// (2⁻⁸ + 2⁻¹⁸)·|q_i·c_i|, and Σ|q_i·c_i| ≤ ‖q‖‖c‖ (Cauchy–Schwarz); each side's fp32 sum of `dimension`
-    /// terms adds at most dimension·2⁻²⁴ of the same; 2⁻²⁰ covers the rest (the norm's rounding, denormals
-    /// flushed by VDPBF16PS).
+    /// rounding each operand to bf16 (8 significant bits, to nearest: relative error ≤ u = 2⁻⁸) moves each
+    /// product by at most (2u + u²)·|q_i·c_i|, and Σ|q_i·c_i| ≤ ‖q‖‖c‖ (Cauchy–Schwarz); each side's fp32 sum of
+    /// `dimension` terms adds at most dimension·2⁻²⁴ of the same; 2⁻²⁰ covers the rest (the scaling by the
+    /// row's inverse norm, the query's norm a few ulps over 1, and the denormals VDPBF16PS flushes to zero, for
+    /// any row whose norm is far above the denormal range, 1e-38).
     public static func bf16ErrorBound(dimension: Int) -> Float {
-        Float(0x1p-8 + 0x1p-18 + 2 * Double(dimension) * 0x1p-24 + 0x1p-20)
+        Float(0x1p-7 + 0x1p-16 + 2 * Double(dimension) * 0x1p-24 + 0x1p-20)
     }
 }
