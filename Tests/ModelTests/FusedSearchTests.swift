@@ -135,14 +135,15 @@ final class FusedSearchTests: XCTestCase {
         var rng = SplitMix64(seed: 5)
         var order = Array(0..<100)
         for i in stride(from: 99, to: 0, by: -1) { order.swapAt(i, Int(rng.nextDouble() * Double(i + 1))) }
-        let corpus = order.flatMap { [0.5 + 0.001 * Float($0), 1] }
+        let corpus: [Float] = order.flatMap { a -> [Float] in [0.5 + 0.001 * Float(a), 1] }
         let query: [Float] = [1, 0]
         let want = bruteForce(query, corpus, dim: 2, k: 5)
         XCTAssertEqual(want[0].map { order[$0.index] }, [99, 98, 97, 96, 95])
         // The data must fool bf16 scores by themselves, or this test could not fail.
         var naive = [Float](repeating: 0, count: 100)
         bf16GEMM(transA: false, transB: true, m: 1, n: 100, k: 2, alpha: 1, query, lda: 2, corpus, ldb: 2, beta: 0, &naive, ldc: 100)
-        let naiveTop = (0..<100).sorted { naive[$0] / hypot(corpus[2 * $0], 1) > naive[$1] / hypot(corpus[2 * $1], 1) }.prefix(5)
+        let naiveScores = (0..<100).map { naive[$0] / hypot(corpus[2 * $0], 1) }
+        let naiveTop = (0..<100).sorted { naiveScores[$0] > naiveScores[$1] }.prefix(5)
         XCTAssertNotEqual(Array(naiveTop), want[0].map(\.index))
         for tile in [7, 32, nil] {
             let got = onThreads(2) { search(query, corpus, dim: 2, k: 5, tile: tile, precision: .bf16) }
@@ -172,6 +173,38 @@ final class FusedSearchTests: XCTestCase {
             let bf16 = search(queries, corpus, dim: dim, k: 10, tile: 96, precision: .bf16)
             XCTAssertEqual(bf16.map { $0.map(\.index) }, fp32.map { $0.map(\.index) })
             for (g, w) in zip(bf16.joined(), fp32.joined()) { XCTAssertEqual(g.score, w.score, accuracy: 1e-5) }
+        }
+    }
+
+    // MARK: 05-embed search
+
+    /// Stored corpus and query embeddings, no texts: the hits the brute force ranks, at fp32 and (where the CPU
+    /// has it) bf16, and the precision named in the log.
+    func testSearchWithStoredQueryEmbeddingsGivesTheBruteForceHits() throws {
+        let root = try temporaryDirectory("fused-search")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let dim = 19, corpus = integerRows(200, dim, seed: 3), queries = integerQueries(4, dim, seed: 4)
+        func npy(_ values: [Float], _ name: String) throws -> String {
+            let rows = stride(from: 0, to: values.count, by: dim).map { Array(values[$0..<($0 + dim)]) }
+            let url = root.appendingPathComponent(name)
+            try EmbeddingFormat.npy.encode(rows, dimension: dim).write(to: url)
+            return url.path
+        }
+        let corpusFile = try npy(corpus, "corpus.npy"), queryFile = try npy(queries, "queries.npy")
+        let want = bruteForce(queries, corpus, dim: dim, k: 6).map { $0.map(\.index) }
+        for precision in CPUFeatures.host.hasBF16GEMM ? ["fp32", "bf16"] : ["fp32"] {
+            let output = root.appendingPathComponent("hits-\(precision).jsonl")
+            let run = try runStep("05-embed", ["search", "--model", mosaicTiny.path, "--corpus-embeddings", corpusFile,
+                                               "--query-embeddings", queryFile, "--top-k", "6", "--precision", precision,
+                                               "--output", output.path], testCase: FusedSearchTests.self)
+            XCTAssertEqual(run.status, 0, run.output)
+            XCTAssertTrue(run.output.contains("precision \(precision)"), run.output)
+            let lines = try String(contentsOf: output, encoding: .utf8).split(separator: "\n")
+            let got = try lines.map { line -> [Int] in
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                return (object?["hits"] as? [[String: Any]] ?? []).compactMap { $0["index"] as? Int }
+            }
+            XCTAssertEqual(got, want, precision)
         }
     }
 }
