@@ -18,6 +18,7 @@ public final class QueryScorer: @unchecked Sendable {
     public init(queries: UnsafePointer<Float>, queryCount: Int, dimension: Int, precision: MatmulPrecision) {
         self.queries = queries; self.queryCount = queryCount; self.dimension = dimension; self.precision = precision
         guard precision == .bf16, queryCount > 0 else { packedQueries = nil; return }
+        precondition(bf16_gemm_cpu_supported() == 1, "bf16 scoring on a CPU without avx512_bf16 (resolve the precision first)")
         let bytes = bf16_gemm_packed_a_bytes(Int32(queryCount), Int32(dimension))
         let packed = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
         let panels = (queryCount + Int(BF16_GEMM_MR) - 1) / Int(BF16_GEMM_MR)
