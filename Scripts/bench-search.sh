@@ -32,7 +32,7 @@ debian_pick=$(env -u OPENBLAS_CORETYPE python3 -c 'import ctypes; f = ctypes.CDL
 kernel=${KERNEL:-${OPENBLAS_CORETYPE:-$debian_pick}}
 export OPENBLAS_CORETYPE=$kernel OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
 cpu=$(lscpu | sed -n 's/^Model name: *//p')
-echo "machine: $cpu, $threads threads; OPENBLAS_CORETYPE=$kernel for both sides (Debian's OpenBLAS picks $debian_pick by itself)"
+echo "machine: $cpu, $threads threads; OPENBLAS_CORETYPE=$kernel for both sides (Debian's OpenBLAS picks $debian_pick by itself); precisions: faiss fp32, 05-embed $precisions"
 
 # 1. The data: unit vectors as float32 .npy, and a tiny 768-dimension model directory (05-embed needs one to start;
 #    it is not used when both sides are given as embeddings).
