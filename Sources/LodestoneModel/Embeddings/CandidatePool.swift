@@ -14,7 +14,7 @@ struct CandidatePool {
     init(k: Int, margin: Float) {
         self.k = k; self.margin = margin
         capacity = max(4 * k, 64)
-        indices.reserveCapacity(capacity); scores.reserveCapacity(capacity)
+        indices.reserveCapacity(min(capacity, 256)); scores.reserveCapacity(min(capacity, 256))   // a huge k grows on demand
     }
 
     /// Keeps a row that passed the floor; raises the floor when the pool is full.

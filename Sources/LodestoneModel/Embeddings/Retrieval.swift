@@ -60,7 +60,7 @@ public enum Retrieval {
         }
         let tileRows = max(1, min(blockRows ?? defaultTileRows(queryCount: queryCount), corpusCount))
         return CorpusScan.search(unitQueries: unitQueries, queryCount: queryCount, corpus: corpus, corpusCount: corpusCount,
-                                 dimension: dimension, k: k, tileRows: tileRows, precision: precision,
+                                 dimension: dimension, k: min(k, corpusCount), tileRows: tileRows, precision: precision,
                                  threads: max(1, blasThreads()))
     }
 
