@@ -71,7 +71,7 @@ public enum Retrieval {
         return min(4096, max(32, (rows + 31) / 32 * 32))
     }
 
-    /// a · b over `count` floats, in 16 lanes (the exact re-rank of bf16 candidates).
+    /// a · b over `count` floats, in 16 lanes: the norms, and the exact re-rank of bf16 candidates.
     @inline(__always) static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
         var lanes = SIMD16<Float>(repeating: 0)
         var i = 0
