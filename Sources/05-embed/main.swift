@@ -73,6 +73,15 @@ struct ModelOptions: ParsableArguments {
 
 func elapsed(since start: DispatchTime) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 }
 
+/// User + system CPU seconds of this process so far: on a machine shared with other jobs, CPU time tracks the
+/// work done where wall-clock time swings with the load (Scripts/bench-search.sh prints both).
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let tv = [usage.ru_utime, usage.ru_stime]
+    return tv.reduce(0) { $0 + Double($1.tv_sec) + Double($1.tv_usec) / 1e6 }
+}
+
 struct Encode: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "encode", abstract: "Embed a file of texts (the default command).")
     @OptionGroup var options: ModelOptions
@@ -170,7 +179,8 @@ struct Search: ParsableCommand {
         abstract: "Nearest texts of a corpus for each query (exact top-k by cosine similarity).",
         discussion: """
         Embed a large corpus once (05-embed encode --output corpus.npy) and search it many times with \
-        --corpus-embeddings corpus.npy: the file is memory-mapped and scanned in blocks through cblas_sgemm.
+        --corpus-embeddings corpus.npy: the file is memory-mapped and scanned in tiles through cblas_sgemm, or with \
+        --precision bf16 through the bf16 kernel, its candidates re-ranked in fp32 (the same hits, faster).
         """)
     @OptionGroup var options: ModelOptions
     @Option(help: "Corpus texts: .txt (one per line) or .jsonl with \"text\" (optional with --corpus-embeddings: hits are then shown by index).")
@@ -215,16 +225,19 @@ struct Search: ParsableCommand {
             // 2. The queries: texts embedded by the model (with its query prompt), or stored embeddings.
             var queryTexts = query
             if let queries { queryTexts = try TextFiles.readTexts(queries) }
-            let queryMatrix = try CorpusSearch.Matrix.make(texts: queryTexts, stored: try queryEmbeddings.map { try NpyMatrix(path: $0) },
+            // Stored query embeddings come without texts (validate allows one source only): nothing to check their rows against.
+            let queryMatrix = try CorpusSearch.Matrix.make(texts: queryEmbeddings == nil ? queryTexts : nil, stored: try queryEmbeddings.map { try NpyMatrix(path: $0) },
                                                            textsFile: queries ?? "--query", model: model,
                                                            batchSize: options.batchSize, prompt: options.promptChoice)
             let queryCount = queryMatrix.rows
             guard queryCount > 0 else { throw InputError(file: queries ?? queryEmbeddings ?? "--query", reason: "no queries") }
-            // 3. Exact top-k over the whole corpus, block by block.
-            let start = DispatchTime.now()
-            let hits = try search.search(queryMatrix, k: topK)
-            let seconds = elapsed(since: start)
-            log.info("searched \(queryCount) queries against \(search.corpus.rows) documents in \(String(format: "%.3f", seconds)) s (\(String(format: "%.1f", Double(queryCount) / max(seconds, 1e-9))) queries/s)")
+            // 3. Exact top-k over the whole corpus, tile by tile.
+            //    --precision bf16 (or auto, where bf16 is faster) scores in bf16 and re-ranks in fp32: the same hits.
+            let matmul = try resolvePrecision(options.precision, step: "05-embed")
+            let start = DispatchTime.now(), cpuStart = processCPUSeconds()
+            let hits = try search.search(queryMatrix, k: topK, precision: matmul)
+            let seconds = elapsed(since: start), cpu = processCPUSeconds() - cpuStart
+            log.info("searched \(queryCount) queries against \(search.corpus.rows) documents in \(String(format: "%.3f", seconds)) s (\(String(format: "%.1f", Double(queryCount) / max(seconds, 1e-9))) queries/s, CPU \(String(format: "%.3f", cpu)) s), precision \(matmul.rawValue)")
             // 4. Print the hits, or write them as JSON lines.
             if let output {
                 var lines = ""

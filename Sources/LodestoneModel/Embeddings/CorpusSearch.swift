@@ -1,10 +1,11 @@
 // 05-embed search as one call: a corpus (texts the model embeds, stored embeddings from `05-embed encode`, or both)
-// searched by queries (texts or stored embeddings) for their exact top-k by cosine similarity, block by block
-// through sgemm (Retrieval.search). A memory-mapped corpus is read in place, never copied.
+// searched by queries (texts or stored embeddings) for their exact top-k by cosine similarity, tile by tile
+// (Retrieval.search). A memory-mapped corpus is read in place, never copied.
 //   let corpus = try CorpusSearch.Matrix.make(texts: docs, stored: nil, textsFile: "docs.txt", model: m)
 //   let hits = try CorpusSearch(corpus: corpus).search(CorpusSearch.Matrix.make(texts: ["query"], …), k: 5)
 import Foundation
 import LodestoneBase
+import LodestoneTensor
 
 public struct CorpusSearch {
     /// Rows of embeddings: a memory-mapped .npy file, or rows a model computed.
@@ -45,8 +46,9 @@ public struct CorpusSearch {
     public init(corpus: Matrix) { self.corpus = corpus }
 
     /// Each query's `k` nearest corpus rows (index, cosine), best first; ties go to the lower index. Stored
-    /// query embeddings of another width than the corpus's are refused, naming the file.
-    public func search(_ queries: Matrix, k: Int) throws -> [[(index: Int, score: Float)]] {
+    /// query embeddings of another width than the corpus's are refused, naming the file. `bf16` (where the CPU has
+    /// it) scores in bf16 and re-ranks in fp32: the same hits.
+    public func search(_ queries: Matrix, k: Int, precision: MatmulPrecision = .fp32) throws -> [[(index: Int, score: Float)]] {
         guard queries.dimension == corpus.dimension else {
             let file: String
             if case .stored(let m) = queries { file = m.path } else if case .stored(let m) = corpus { file = m.path } else { file = "embeddings" }
@@ -55,7 +57,7 @@ public struct CorpusSearch {
         return queries.withRows { q in
             corpus.withRows { c in
                 Retrieval.search(queries: q, queryCount: queries.rows, corpus: c, corpusCount: corpus.rows,
-                                 dimension: corpus.dimension, k: k)
+                                 dimension: corpus.dimension, k: k, precision: precision)
             }
         }
     }

@@ -1,5 +1,5 @@
 // Exact nearest-neighbour search by cosine similarity, blocked through sgemm: what 05-embed search, the evaluators
-// and hard-negative mining rank with. A corpus too large for one score matrix is scanned block by block.
+// and hard-negative mining rank with. A corpus too large for one score matrix is scanned tile by tile (CorpusScan).
 import Foundation
 import LodestoneTensor
 
@@ -41,41 +41,51 @@ public enum Retrieval {
         return top.items
     }
 
-    /// Exact top-k of every query against a corpus too large for one score matrix: blocks of corpus rows go
-    /// through one sgemm each against all queries, and each query keeps its k best. Ties go to the lower index.
-    /// Scores are cosine similarities: queries are normalized first, and each block's scores are divided by its
-    /// rows' norms (a memory-mapped corpus is read, never changed), so stored embeddings of any length rank right.
+    /// Exact top-k of every query against a corpus too large for one score matrix: threads take tiles of
+    /// `blockRows` corpus rows (default: a tile of scores about 1 MB), score all queries against each and keep
+    /// per query only the rows that may reach its top k (CorpusScan). Ties go to the lower index. Scores are cosine
+    /// similarities: queries are normalized first, and each tile's scores are divided by its rows' norms (a
+    /// memory-mapped corpus is read, never changed), so stored embeddings of any length rank right. `bf16` scores
+    /// with the bf16 kernel and re-ranks the candidates in fp32: the same lists (ties aside); only where
+    /// `CPUFeatures.host.hasBF16GEMM`. Runs on the OpenBLAS thread count's threads.
     public static func search(queries: UnsafePointer<Float>, queryCount: Int, corpus: UnsafePointer<Float>,
-                              corpusCount: Int, dimension: Int, k: Int,
-                              blockRows: Int = 8192) -> [[(index: Int, score: Float)]] {
-        var top = [TopK](repeating: TopK(k: k), count: queryCount)
-        guard queryCount > 0, corpusCount > 0, k > 0 else { return top.map(\.items) }
+                              corpusCount: Int, dimension: Int, k: Int, blockRows: Int? = nil,
+                              precision: MatmulPrecision = .fp32) -> [[(index: Int, score: Float)]] {
+        guard queryCount > 0, corpusCount > 0, k > 0 else { return [[(index: Int, score: Float)]](repeating: [], count: queryCount) }
         let unitQueries = UnsafeMutablePointer<Float>.allocate(capacity: queryCount * dimension)
         defer { unitQueries.deallocate() }
         for q in 0..<queryCount {
             let scale = 1 / norm(queries + q * dimension, dimension)
             for d in 0..<dimension { unitQueries[q * dimension + d] = queries[q * dimension + d] * scale }
         }
-        let block = max(1, min(blockRows, corpusCount))
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: queryCount * block)
-        defer { scores.deallocate() }
-        var inverseNorms = [Float](repeating: 1, count: block)
-        for start in stride(from: 0, to: corpusCount, by: block) {
-            let n = min(block, corpusCount - start)
-            for j in 0..<n { inverseNorms[j] = 1 / norm(corpus + (start + j) * dimension, dimension) }
-            linearForward(scores, unitQueries, corpus + start * dimension, nil, rows: queryCount, inDim: dimension, outDim: n)
-            for q in 0..<queryCount {
-                let row = scores + q * n
-                for j in 0..<n { top[q].offer(start + j, row[j] * inverseNorms[j]) }
-            }
+        let tileRows = max(1, min(blockRows ?? defaultTileRows(queryCount: queryCount), corpusCount))
+        return CorpusScan.search(unitQueries: unitQueries, queryCount: queryCount, corpus: corpus, corpusCount: corpusCount,
+                                 dimension: dimension, k: min(k, corpusCount), tileRows: tileRows, precision: precision,
+                                 threads: max(1, blasThreads()))
+    }
+
+    /// Corpus rows per tile: a tile's scores (queries × rows floats) about 1 MB, so they are still in cache when
+    /// compared; 32 to 4,096 rows, a multiple of 32 (the bf16 kernel's panel width).
+    static func defaultTileRows(queryCount: Int) -> Int {
+        let rows = (1 << 18) / max(1, queryCount)
+        return min(4096, max(32, (rows + 31) / 32 * 32))
+    }
+
+    /// a · b over `count` floats, in 16 lanes: the norms, and the exact re-rank of bf16 candidates.
+    @inline(__always) static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
+        var lanes = SIMD16<Float>(repeating: 0)
+        var i = 0
+        while i + 16 <= count {
+            lanes += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            i += 16
         }
-        return top.map(\.items)
+        var sum = lanes.sum()
+        while i < count { sum += a[i] * b[i]; i += 1 }
+        return sum
     }
 
     /// ‖v‖, at least 1e-12 (torch's F.normalize eps), so a zero vector scores 0 rather than NaN.
     @inline(__always) static func norm(_ v: UnsafePointer<Float>, _ count: Int) -> Float {
-        var sum: Float = 0
-        for i in 0..<count { sum += v[i] * v[i] }
-        return max(sum.squareRoot(), 1e-12)
+        max(dot(v, v, count).squareRoot(), 1e-12)
     }
 }
