@@ -25,6 +25,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Memory only: stop the first step after this many passes with activations and print the peak RSS so far (every buffer of the step is allocated by its first pass).")
     var memoryPasses: Int?
     @Option(help: "OpenBLAS threads.") var threads = 2
+    @Option(help: "Under mpirun, how the ranks' gradients are summed: overlapped (buckets during backward) or blocking (one all-reduce after it).")
+    var gradientSum = "overlapped"
     @Flag(help: "Classic BERT instead of MosaicBERT.") var bert = false
     @Option(help: "Hidden dropout probability while training (0: none), and attention dropout unless --attention-dropout.")
     var dropout: Float = 0
@@ -82,6 +84,8 @@ struct Bench: ParsableCommand {
         let encoder = SentenceEncoder(config: cfg, randomSeed: 42)
         encoder.precision = matmul
         let trainer = EncoderTrainer(encoder: encoder, dropout: rates)
+        guard let sum = GradientSum(rawValue: gradientSum) else { throw ValidationError("--gradient-sum must be overlapped or blocking") }
+        trainer.gradientSum = sum
         ranks.attach(to: trainer)
         var budget: Int?
         if let memoryBudget {
@@ -125,7 +129,7 @@ struct Bench: ParsableCommand {
                      Double(batch * steps) / seconds, flops / seconds / 1e9, sgemm, loss, blasThreads(), cpu,
                      Double(rates.hidden), Double(rates.attention), Double(tokens * steps) / seconds,
                      (flops + attention) / seconds / 1e9, executed / seconds / 1e9, passes.training, passes.embedding,
-                     peakResidentMegabytes()) + " kernel=\(openBLASCoreName())" + ranks.fields(seconds: seconds)
+                     peakResidentMegabytes()) + " kernel=\(openBLASCoreName())" + ranks.fields(seconds: seconds, gradientSum: sum)
               + " precision=\(matmul.rawValue) cpu=\"\(cpuModelName())\"")
     }
 }

@@ -32,6 +32,16 @@ public final class EncoderTrainer {
     public var batching = MiniBatching()
     /// The ranks that share each step (data-parallel training); one process by default.
     public var collective: Collective = SingleProcess()
+    /// How the ranks' gradients are summed: overlapped with backward by default; `.blocking` is the plain
+    /// all-reduce after it (the two agree: each element is the same sum over ranks).
+    public var gradientSum = GradientSum.overlapped
+    /// Under `.overlapped`, layers join one all-reduce until it holds this many floats.
+    public var gradientBucketFloats: Int {
+        get { overlap.minimumFloats }
+        set { overlap.minimumFloats = max(1, newValue) }
+    }
+    /// Buckets the last step's gradient sum started (0 for one process or `.blocking`).
+    public var lastStepBuckets: Int { overlapUsed ? overlap.bucketsStarted : 0 }
     /// Called after each pass with activations of a step split into several (done, total): a step of a large
     /// batch can take minutes.
     public var passFinished: ((_ done: Int, _ total: Int) -> Void)?
@@ -43,6 +53,8 @@ public final class EncoderTrainer {
     private var guideEmbeddings: [Float] = [], guideSend: [Float] = []
     private var decayRanges: [(offset: Int, count: Int, decay: Bool)] = []
     private var lastGradNorm: Float = 0
+    private let overlap = OverlappedGradientSum()
+    private var overlapUsed = false
 
     public init(encoder: SentenceEncoder, template: SentenceTransformerDirectory? = nil,
                 loss: any EmbeddingLoss = MultipleNegativesRankingLoss(), adamW: AdamWConfig = .init(), maxGradNorm: Float? = 1.0,
@@ -114,12 +126,16 @@ public final class EncoderTrainer {
         try gatherEmbeddings(whole: whole, mine: mine)
         let guided = loss.needsGuide ? try embedWithGuide((guideColumns ?? columns).flatMap { $0 }, whole: whole, mine: mine) : nil
         let lossValue = lossAndEmbeddingGradients(anchors: B, columns: columns.count, guideDim: guided)
+        // Gradients are final only in the last pass: its layers' sums start as its backward goes.
+        overlapUsed = gradientSum == .overlapped && collective.size > 1
         for (i, r) in passes.training.enumerated() {
             if cached { encode(step, r, training: true) }
-            backward(step, r)
+            let last = i + 1 == passes.training.count
+            if last && overlapUsed { overlap.begin(collective: collective, gradients: gradients) }
+            backward(step, r, overlap: last && overlapUsed ? overlap : nil)
             if cached { passFinished?(i + 1, passes.training.count) }
         }
-        return try finishGradients(loss: lossValue)
+        return try finishGradients(loss: lossValue, rows: rows)
     }
 
     /// The memory plan of a batch under `batching`.
@@ -141,18 +157,21 @@ public final class EncoderTrainer {
 
     /// Backward over rows `r`, whose activations `encode(…, training: true)` left in `act`, from their
     /// embedding gradients; parameter gradients accumulate.
-    private func backward(_ step: StepBatch, _ r: Range<Int>) {
+    /// `overlap`: the layers' gradient sums start as each is done.
+    private func backward(_ step: StepBatch, _ r: Range<Int>, overlap: OverlappedGradientSum?) {
         let enc = encoder, c = enc.config, H = c.hidden, p = enc.parameters, g = gradients
         let batch = step.slice(r), ragged = batch.ragged, T = ragged.tokenCount, drop = batch.dropout
         let s = act.scratch!
         meanPoolNormalizeBackward(dx: s.dX, dout: buffers.embeddingGradients + r.lowerBound * H, out: act.sentenceEmbeddings,
                                   norms: act.norms, batch: ragged, dim: H, scratch: s.poolScratch)
-        let ctx = LayerContext(config: c, batch: ragged, slopes: enc.slopes, attentionScratch: act.attentionScratch, dropout: drop,
+        var ctx = LayerContext(config: c, batch: ragged, slopes: enc.slopes, attentionScratch: act.attentionScratch, dropout: drop,
                                precision: enc.precision)
+        ctx.progress = overlap.map { o in { o.progress() } }
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let input = l == 0 ? act.embeddingOutput! : act.layer(l - 1).output
             encoderLayerBackward(ctx, params: p, grads: g, offsets: enc.layout.layers[l], input: input,
                                  act: act.layer(l), scratch: s, layer: l)
+            overlap?.layerDone(enc.layout.layerRange(l), last: l == 0)
         }
         if let hidden = drop?.hidden {
             dropoutBackward(dx: s.dX, dout: s.dX, mask: act.embeddingMask!, count: T * H, rate: hidden)
@@ -205,9 +224,14 @@ public final class EncoderTrainer {
         }
     }
 
-    /// Sums the ranks' gradients and takes their norm.
-    private func finishGradients(loss: Float) throws -> StepResult {
-        try collective.allReduceSum(gradients, count: parameterCount)
+    /// Sums the ranks' gradients (or completes the overlapped sum) and takes their norm.
+    private func finishGradients(loss: Float, rows: [[Int32]]) throws -> StepResult {
+        if overlapUsed {
+            let used = Set(rows.lazy.joined().map { Int($0) }).sorted()
+            try overlap.finish(layout: encoder.layout, usedTokens: used, dim: encoder.config.hidden)
+        } else {
+            try collective.allReduceSum(gradients, count: parameterCount)
+        }
         lastGradNorm = globalNorm(gradients, count: parameterCount)
         return StepResult(loss: loss, gradNorm: lastGradNorm)
     }
