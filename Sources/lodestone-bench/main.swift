@@ -27,6 +27,8 @@ struct Bench: ParsableCommand {
     @Option(help: "OpenBLAS threads.") var threads = 2
     @Option(help: "Under mpirun, how the ranks' gradients are summed: overlapped (buckets during backward) or blocking (one all-reduce after it).")
     var gradientSum = "overlapped"
+    @Option(help: "Under mpirun, how each step's rows are divided: cost (tokens plus attention's share, equal shares) or measured (shares by each rank's speed on the steps before).")
+    var sliceBalance = "cost"
     @Flag(help: "Classic BERT instead of MosaicBERT.") var bert = false
     @Option(help: "Hidden dropout probability while training (0: none), and attention dropout unless --attention-dropout.")
     var dropout: Float = 0
@@ -86,6 +88,8 @@ struct Bench: ParsableCommand {
         let trainer = EncoderTrainer(encoder: encoder, dropout: rates)
         guard let sum = GradientSum(rawValue: gradientSum) else { throw ValidationError("--gradient-sum must be overlapped or blocking") }
         trainer.gradientSum = sum
+        guard let balance = SliceBalance(rawValue: sliceBalance) else { throw ValidationError("--slice-balance must be cost or measured") }
+        trainer.sliceBalance = balance
         ranks.attach(to: trainer)
         var budget: Int?
         if let memoryBudget {
@@ -129,7 +133,7 @@ struct Bench: ParsableCommand {
                      Double(batch * steps) / seconds, flops / seconds / 1e9, sgemm, loss, blasThreads(), cpu,
                      Double(rates.hidden), Double(rates.attention), Double(tokens * steps) / seconds,
                      (flops + attention) / seconds / 1e9, executed / seconds / 1e9, passes.training, passes.embedding,
-                     peakResidentMegabytes()) + " kernel=\(openBLASCoreName())" + ranks.fields(seconds: seconds, gradientSum: sum)
+                     peakResidentMegabytes()) + " kernel=\(openBLASCoreName())" + ranks.fields(seconds: seconds, gradientSum: sum, sliceBalance: balance)
               + " precision=\(matmul.rawValue) cpu=\"\(cpuModelName())\"")
     }
 }

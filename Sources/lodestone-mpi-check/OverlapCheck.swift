@@ -5,7 +5,8 @@ import LodestoneDistributed
 import LodestoneModel
 
 /// What DistributedTests compares: one training step of small random encoders, the gradients summed by the
-/// blocking all-reduce and by buckets overlapped with backward, and the same step in one process.
+/// blocking all-reduce and by buckets overlapped with backward, and the same step in one process; then three
+/// steps with slices balanced by measured speed, on the ranks and in one process.
 struct OverlapCheck: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "overlap",
         abstract: "One training step per case, blocking and overlapped gradient sums; write <out>/<case>-<who>.f32 and rank-<r>.json.")
@@ -46,6 +47,24 @@ struct OverlapCheck: ParsableCommand {
                     try (gradients + parameters).withUnsafeBytes {
                         try Data($0).write(to: URL(fileURLWithPath: out).appendingPathComponent("\(key).f32"))
                     }
+                }
+            }
+            // Slices by measured speed: three steps, the later ones split by the speeds the ranks shared.
+            let config = EncoderConfig(mosaic: true, hidden: 32, layers: layers, heads: 4, intermediate: 64, vocabSize: 500)
+            var rng = SplitMix64(seed: 12)
+            let columns: [[[Int32]]] = (0..<2).map { _ in
+                (0..<6).map { _ in [101] + (0..<Int.random(in: 3...14, using: &rng)).map { _ in Int32.random(in: 200..<500, using: &rng) } + [102] }
+            }
+            for (who, collective) in [("single", SingleProcess()), ("rank\(c.rank)", c)] as [(String, Collective)] {
+                let trainer = EncoderTrainer(encoder: SentenceEncoder(config: config, randomSeed: 43))
+                trainer.collective = collective
+                trainer.sliceBalance = .measured
+                for step in 0..<3 {
+                    let r = try trainer.trainStep(columns: columns, learningRate: 1e-3)
+                    summary.loss["measured-\(who)-step\(step)"] = r.loss
+                }
+                try Array(UnsafeBufferPointer(start: trainer.encoder.parameters, count: trainer.parameterCount)).withUnsafeBytes {
+                    try Data($0).write(to: URL(fileURLWithPath: out).appendingPathComponent("measured-\(who).f32"))
                 }
             }
             try AtomicFile.write(JSONEncoder().encode(summary), to: URL(fileURLWithPath: out).appendingPathComponent("rank-\(c.rank).json"),

@@ -43,6 +43,22 @@ final class OverlappedGradientSumTests: XCTestCase {
         }
     }
 
+    /// Under `.measured` the slices follow the timings the ranks share after each step: they must still agree on
+    /// them (identical parameters after three steps) and train what one process trains: the same losses, to
+    /// rounding, on steps whose parameters each step moved (lr 1e-3).
+    func testSlicesByMeasuredSpeedKeepTheRanksTogether() throws {
+        let job = try runRanks(2, ["overlap", "--out", dir.path, "--layers", "2"], in: dir)
+        XCTAssertEqual(job.status, 0, job.output)
+        let rank0 = try floats("measured-rank0"), rank1 = try floats("measured-rank1"), single = try floats("measured-single")
+        XCTAssertTrue(rank0 == rank1, "the ranks' parameters differ by \(worst(rank0, rank1))")
+        XCTAssertEqual(rank0.count, single.count)
+        let summary = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: dir.appendingPathComponent("rank-0.json")))
+        for step in 0..<3 {
+            let one = try XCTUnwrap(summary.loss["measured-single-step\(step)"]), two = try XCTUnwrap(summary.loss["measured-rank0-step\(step)"])
+            XCTAssertEqual(two, one, accuracy: 1e-4 * abs(one), "step \(step)")
+        }
+    }
+
     func worst(_ a: [Float], _ b: [Float]) -> Float {
         guard a.count == b.count else { return .infinity }
         return zip(a, b).map { abs($0 - $1) }.max() ?? 0
