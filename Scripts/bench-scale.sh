@@ -20,7 +20,7 @@
 # Env:   MODELS ("base small"), REPEATS (3 timed all-reduces, best kept), BUCKETS (8), THREADS (2),
 #        STEPS_BASE (3), BATCH_BASE (8), STEPS_SMALL (5), BATCH_SMALL (32), SECONDS_PER_PAIR_BASE / SECONDS_PER_PAIR_SMALL (skip the compute
 #        measurement), GLOBAL_BATCH (16), OVERLAP (measured: share of the all-reduce hidden behind backward),
-#        PRECISION (fp32).
+#        PRECISION (fp32), ROUNDS (1: each configuration's fastest of this many interleaved runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODELS=${MODELS:-"base small"}
@@ -35,6 +35,7 @@ STEPS_SMALL=${STEPS_SMALL:-5}
 BATCH_SMALL=${BATCH_SMALL:-32}
 GLOBAL_BATCH=${GLOBAL_BATCH:-16}
 OVERLAP=${OVERLAP:-}
+ROUNDS=${ROUNDS:-1}
 PRECISION=${PRECISION:-fp32}
 
 # Containers often forbid the cross-process reads of Open MPI's single-copy shared memory (the tests turn it
@@ -47,6 +48,11 @@ BIN=$(swift build -c release --show-bin-path)
 root=(); [ "$(id -u)" = 0 ] && root=(--allow-run-as-root)
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+# Of two lodestone-bench lines (the first may be empty), the one with more pairs/s.
+faster() {
+  if [ -z "$1" ] || python3 -c "import sys; sys.exit(0 if float('$(field pairs_per_s "$2")') > float('$(field pairs_per_s "$1")') else 1)"; then
+    echo "$2"; else echo "$1"; fi
+}
 
 echo "bench-scale: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), load average $(cut -d' ' -f1-3 /proc/loadavg), $(mpirun --version | head -1)"
 for model in $MODELS; do
@@ -58,10 +64,25 @@ for model in $MODELS; do
   bytes=$(field bytes "$blocking")
 
   # 2. One machine: 1 process × THREADS threads (its compute time per pair feeds the cost model, unless
-  #    SECONDS_PER_PAIR_<MODEL> gives it).
+  #    SECONDS_PER_PAIR_<MODEL> gives it). 3. The same global batch on 2 ranks × 1 thread each, three ways (see the
+  #    top). ROUNDS > 1 runs all four again, interleaved, and keeps each one's fastest: other load on a shared
+  #    machine only ever slows a run down.
   if [ "$model" = base ]; then batch=$BATCH_BASE seq=128 steps=$STEPS_BASE; else batch=$BATCH_SMALL seq=64 steps=$STEPS_SMALL; fi
-  one=$(OPENBLAS_NUM_THREADS=$THREADS "$BIN/lodestone-bench" --model "$model" --batch $batch --seq $seq --steps "$steps" --threads "$THREADS" --precision "$PRECISION")
-  echo "1x$THREADS: $one"
+  ways=("blocking cost" "overlapped cost" "overlapped measured")
+  one=""; twos=("" "" "")
+  for ((round = 1; round <= ROUNDS; round++)); do
+    line=$(OPENBLAS_NUM_THREADS=$THREADS "$BIN/lodestone-bench" --model "$model" --batch $batch --seq $seq --steps "$steps" --threads "$THREADS" --precision "$PRECISION")
+    echo "1x$THREADS (round $round): $line"
+    one=$(faster "$one" "$line")
+    for k in "${!ways[@]}"; do
+      set -- ${ways[$k]}
+      line=$(mpirun "${root[@]}" --oversubscribe -np 2 -x OPENBLAS_NUM_THREADS=1 \
+        "$BIN/lodestone-bench" --model "$model" --batch $batch --seq $seq --steps "$steps" --threads 1 --precision "$PRECISION" \
+        --gradient-sum "$1" --slice-balance "$2")
+      echo "2x1 $1 $2 (round $round): $line"
+      twos[$k]=$(faster "${twos[$k]}" "$line")
+    done
+  done
   var="SECONDS_PER_PAIR_$(tr a-z A-Z <<<"$model")"
   seconds_per_pair=${!var:-}
   if [ -z "$seconds_per_pair" ]; then
@@ -71,17 +92,7 @@ for model in $MODELS; do
     source="$var"
   fi
 
-  # 3. The same global batch on 2 ranks × 1 thread each, three ways (see the top).
-  twos=()
-  for way in "blocking cost" "overlapped cost" "overlapped measured"; do
-    set -- $way
-    two=$(mpirun "${root[@]}" --oversubscribe -np 2 -x OPENBLAS_NUM_THREADS=1 \
-      "$BIN/lodestone-bench" --model "$model" --batch $batch --seq $seq --steps "$steps" --threads 1 --precision "$PRECISION" \
-      --gradient-sum "$1" --slice-balance "$2")
-    echo "2x1 $1 $2: $two"
-    twos+=("$two")
-  done
-  summary=$(python3 - "$model" "$one" "${twos[@]}" <<'PY'
+  summary=$(python3 - "$model" "$ROUNDS" "$one" "${twos[@]}" <<'PY'
 import sys
 def fields(line):
     out = {}
@@ -89,12 +100,12 @@ def fields(line):
         if "=" in f: k, v = f.split("=", 1); out[k] = v
     out["cpu"] = line.split('cpu="', 1)[1].split('"', 1)[0] if 'cpu="' in line else "?"
     return out
-model, one, twos = sys.argv[1], fields(sys.argv[2]), [fields(t) for t in sys.argv[3:]]
+model, rounds, one, twos = sys.argv[1], int(sys.argv[2]), fields(sys.argv[3]), [fields(t) for t in sys.argv[4:]]
 a = float(one["pairs_per_s"])
 for two in twos:
     b = float(two["pairs_per_s"])
     print(f"bench-scale {model}: {two['cpu']}, OpenBLAS kernel {one.get('kernel', '?')}, {one.get('precision', '?')}; same global batch of "
-          f"{two['batch']} pairs x {two['seq']} tokens, {two['steps']} timed steps: 1x{one['threads']} {a:.3f} pairs/s, 2x1 "
+          f"{two['batch']} pairs x {two['seq']} tokens, {two['steps']} timed steps, fastest of {rounds} round(s): 1x{one['threads']} {a:.3f} pairs/s, 2x1 "
           f"{two['gradient_sum']} all-reduce, {two['slice_balance']} slices {b:.3f} pairs/s, ratio {b / a:.3f}"
           + (" (target >= 0.90)" if model == "base" else "")
           + f"; step time in collectives {float(two['comm_share']):.1%} (all-gather {float(two['allgather_seconds']):.2f} s,"

@@ -44,6 +44,7 @@ struct OverlapCheck: ParsableCommand {
                     let key = "\(name)-\(who)"
                     if sum == .overlapped { summary.buckets[name] = trainer.lastStepBuckets }
                     summary.loss[key] = r.loss; summary.gradNorm[key] = r.gradNorm
+                    if who == "single" && !c.isRoot { continue }   // one file per case: rank 0's
                     try (gradients + parameters).withUnsafeBytes {
                         try Data($0).write(to: URL(fileURLWithPath: out).appendingPathComponent("\(key).f32"))
                     }
@@ -63,6 +64,7 @@ struct OverlapCheck: ParsableCommand {
                     let r = try trainer.trainStep(columns: columns, learningRate: 1e-3)
                     summary.loss["measured-\(who)-step\(step)"] = r.loss
                 }
+                if who == "single" && !c.isRoot { continue }
                 try Array(UnsafeBufferPointer(start: trainer.encoder.parameters, count: trainer.parameterCount)).withUnsafeBytes {
                     try Data($0).write(to: URL(fileURLWithPath: out).appendingPathComponent("measured-\(who).f32"))
                 }
