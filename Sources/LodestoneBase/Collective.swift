@@ -12,6 +12,9 @@ public protocol Collective: AnyObject {
     var size: Int { get }
     /// values[i] = Σ over ranks of values[i], in place, identical bits on every rank.
     func allReduceSum(_ values: UnsafeMutablePointer<Float>, count: Int) throws
+    /// Starts `allReduceSum` of `values` and returns at once; the buffer must stay alive and untouched until the
+    /// reduction completes. Every rank starts the same reductions in the same order. By default it is blocking.
+    func startAllReduceSum(_ values: UnsafeMutablePointer<Float>, count: Int) throws -> any PendingAllReduce
     /// Rank r contributes `counts[r]` floats from `send`; `receive` gets every rank's, in rank order.
     func allGather(_ send: UnsafePointer<Float>, into receive: UnsafeMutablePointer<Float>, counts: [Int]) throws
     /// Copies `count` bytes from `root`'s buffer into every other rank's.
@@ -23,6 +26,11 @@ public protocol Collective: AnyObject {
 }
 
 extension Collective {
+    public func startAllReduceSum(_ values: UnsafeMutablePointer<Float>, count: Int) throws -> any PendingAllReduce {
+        try allReduceSum(values, count: count)
+        return CompletedAllReduce()
+    }
+
     public var isSingleProcess: Bool { size == 1 }
     /// Rank 0 writes logs, checkpoints and the model; the others only compute.
     public var isRoot: Bool { rank == 0 }

@@ -5,7 +5,7 @@ import CMPI
 import Foundation
 import LodestoneBase
 
-public final class AllReduceRequest {
+public final class AllReduceRequest: PendingAllReduce {
     private var requests: [MPI_Request?]
     private let owner: MPICollective?
 
@@ -31,7 +31,7 @@ public final class AllReduceRequest {
 extension MPICollective {
     /// Starts `values[i] = Σ over ranks of values[i]` in place; the buffer must stay alive and untouched until
     /// `wait()` returns (or `test()` says true). Every rank starts the same reductions in the same order.
-    public func startAllReduceSum(_ values: UnsafeMutablePointer<Float>, count: Int) throws -> AllReduceRequest {
+    public func startAllReduceSum(_ values: UnsafeMutablePointer<Float>, count: Int) throws -> any PendingAllReduce {
         var requests: [MPI_Request?] = []
         var offset = 0
         while offset < count {
@@ -43,15 +43,5 @@ extension MPICollective {
             offset += n
         }
         return AllReduceRequest(requests: requests, owner: self)
-    }
-}
-
-extension Collective {
-    /// The asynchronous all-reduce of any Collective: MPI's non-blocking one, or for a single process the identity
-    /// (already complete).
-    public func startAllReduceSum(_ values: UnsafeMutablePointer<Float>, count: Int) throws -> AllReduceRequest {
-        if let mpi = self as? MPICollective { return try mpi.startAllReduceSum(values, count: count) }
-        try allReduceSum(values, count: count)
-        return AllReduceRequest(requests: [], owner: nil)
     }
 }

@@ -19,12 +19,13 @@ public final class TimedCollective: Collective {
 
     public func reset() { totals = [:] }
 
-    private func timed<T>(_ name: String, bytes: Int, _ body: () throws -> T) rethrows -> T {
+    /// `calls` 0: more time of a call already counted (a pending all-reduce's tests and wait).
+    fileprivate func timed<T>(_ name: String, calls: Int = 1, bytes: Int, _ body: () throws -> T) rethrows -> T {
         let start = DispatchTime.now().uptimeNanoseconds
         defer {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let t = totals[name] ?? (0, 0, 0)
-            totals[name] = (t.calls + 1, t.seconds + seconds, t.bytes + bytes)
+            totals[name] = (t.calls + calls, t.seconds + seconds, t.bytes + bytes)
         }
         return try body()
     }
@@ -46,4 +47,21 @@ public final class TimedCollective: Collective {
     public func barrier() throws { try timed("barrier", bytes: 0) { try wrapped.barrier() } }
 
     public func abort(code: Int32) -> Never { wrapped.abort(code: code) }
+}
+
+extension TimedCollective {
+    /// The non-blocking all-reduce counts what the step spends inside it: starting it, testing it and waiting
+    /// for it (the part that backward did not hide), under "allReduceSum".
+    public func startAllReduceSum(_ values: UnsafeMutablePointer<Float>, count: Int) throws -> any PendingAllReduce {
+        let pending = try timed("allReduceSum", bytes: 4 * count) { try wrapped.startAllReduceSum(values, count: count) }
+        return TimedPending(pending, owner: self)
+    }
+
+    private final class TimedPending: PendingAllReduce {
+        let pending: any PendingAllReduce
+        let owner: TimedCollective
+        init(_ pending: any PendingAllReduce, owner: TimedCollective) { self.pending = pending; self.owner = owner }
+        func test() throws -> Bool { try owner.timed("allReduceSum", calls: 0, bytes: 0) { try pending.test() } }
+        func wait() throws { try owner.timed("allReduceSum", calls: 0, bytes: 0) { try pending.wait() } }
+    }
 }

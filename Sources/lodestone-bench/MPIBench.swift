@@ -22,13 +22,15 @@ struct BenchRanks {
     /// Before the timed steps: forget the warm-up's collectives.
     func startTiming() { timed?.reset() }
 
-    /// ` ranks=N comm_seconds=… comm_share=… allgather_seconds=… allreduce_seconds=… allreduce_gbs=…` for the
-    /// timed steps (`seconds` in all); empty for a plain run.
-    func fields(seconds: Double) -> String {
+    /// ` ranks=N gradient_sum=… slice_balance=… comm_seconds=… comm_share=… allgather_seconds=… allreduce_seconds=… allreduce_calls=…
+    /// allreduce_gbs=…` for the timed steps (`seconds` in all); empty for a plain run. Overlapped, the all-reduce's
+    /// seconds are those the step spent inside its calls (start, test, wait): what backward did not hide, and its
+    /// GB/s is over that time.
+    func fields(seconds: Double, gradientSum: GradientSum, sliceBalance: SliceBalance) -> String {
         guard let timed else { return "" }
         let reduce = timed.totals["allReduceSum"] ?? (0, 0, 0), gather = timed.totals["allGather"] ?? (0, 0, 0)
-        return String(format: " ranks=%d comm_seconds=%.3f comm_share=%.3f allgather_seconds=%.3f allreduce_seconds=%.3f allreduce_gbs=%.2f",
-                      timed.size, timed.seconds, timed.seconds / seconds, gather.seconds, reduce.seconds,
+        return String(format: " ranks=%d gradient_sum=%@ slice_balance=%@ comm_seconds=%.3f comm_share=%.3f allgather_seconds=%.3f allreduce_seconds=%.3f allreduce_calls=%d allreduce_gbs=%.2f",
+                      timed.size, gradientSum.rawValue, sliceBalance.rawValue, timed.seconds, timed.seconds / seconds, gather.seconds, reduce.seconds, reduce.calls,
                       reduce.seconds > 0 ? Double(reduce.bytes) / reduce.seconds / 1e9 : 0)
     }
 

@@ -25,6 +25,10 @@ struct Bench: ParsableCommand {
     @Option(help: "Memory only: stop the first step after this many passes with activations and print the peak RSS so far (every buffer of the step is allocated by its first pass).")
     var memoryPasses: Int?
     @Option(help: "OpenBLAS threads.") var threads = 2
+    @Option(help: "Under mpirun, how the ranks' gradients are summed: overlapped (buckets during backward) or blocking (one all-reduce after it).")
+    var gradientSum = "overlapped"
+    @Option(help: "Under mpirun, how each step's rows are divided: cost (tokens plus attention's share, equal shares) or measured (shares by each rank's speed on the steps before).")
+    var sliceBalance = "cost"
     @Flag(help: "Classic BERT instead of MosaicBERT.") var bert = false
     @Option(help: "Hidden dropout probability while training (0: none), and attention dropout unless --attention-dropout.")
     var dropout: Float = 0
@@ -89,6 +93,10 @@ struct Bench: ParsableCommand {
         let encoder = SentenceEncoder(config: cfg, randomSeed: 42)
         encoder.precision = matmul
         let trainer = EncoderTrainer(encoder: encoder, dropout: rates)
+        guard let sum = GradientSum(rawValue: gradientSum) else { throw ValidationError("--gradient-sum must be overlapped or blocking") }
+        trainer.gradientSum = sum
+        guard let balance = SliceBalance(rawValue: sliceBalance) else { throw ValidationError("--slice-balance must be cost or measured") }
+        trainer.sliceBalance = balance
         ranks.attach(to: trainer)
         var budget: Int?
         if let memoryBudget {
@@ -137,7 +145,8 @@ struct Bench: ParsableCommand {
                      Double(batch * steps) / seconds, flops / seconds / 1e9, sgemm, loss, blasThreads(), cpu,
                      Double(rates.hidden), Double(rates.attention), Double(tokens * steps) / seconds,
                      (flops + attention) / seconds / 1e9, executed / seconds / 1e9, passes.training, passes.embedding,
-                     trainer.lastStepRecomputed ? 1 : 0, peakResidentMegabytes()) + " kernel=\(openBLASCoreName())" + ranks.fields(seconds: seconds)
+                     trainer.lastStepRecomputed ? 1 : 0, peakResidentMegabytes()) + " kernel=\(openBLASCoreName())"
+              + ranks.fields(seconds: seconds, gradientSum: sum, sliceBalance: balance)
               + " precision=\(matmul.rawValue) cpu=\"\(cpuModelName())\"")
     }
 }

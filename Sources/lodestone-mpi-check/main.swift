@@ -2,6 +2,8 @@
 //   collectives          every Collective operation on known inputs, each rank's results written to a JSON file
 //                        that DistributedTests compares with sums it computes itself; optional deliberate failure
 //   allreduce-bandwidth  GB/s of the sum all-reduce of one model's gradient (Scripts/bench-scale.sh)
+//   overlap              one training step, gradients summed blocking and overlapped with backward, written for
+//                        DistributedTests to compare with each other and with one process
 // Without mpirun both run as one process that never initialises MPI.
 import ArgumentParser
 import Foundation
@@ -11,7 +13,7 @@ import LodestoneDistributed
 struct MPICheck: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "lodestone-mpi-check",
         abstract: "Check and measure the MPI collectives (run under mpirun -np N).",
-        subcommands: [CollectivesCheck.self, AllReduceBandwidth.self])
+        subcommands: [CollectivesCheck.self, AllReduceBandwidth.self, OverlapCheck.self])
 }
 
 /// The error boundary of one rank: a failure prints one line and ends the whole job (MPI_Abort) with `status`;

@@ -18,6 +18,8 @@ struct LayerContext {
     /// False when the activations kept neither the feed-forward input nor the attention output
     /// (`Activations.keepsRecomputable`): backward runs the up-projection GEMM and the attention forward again.
     var recomputableKept = true
+    /// Called between the backward's GEMMs: lets gradient sums in flight progress (OverlappedGradientSum).
+    var progress: (() -> Void)? = nil
     var attentionShape: AttentionShape { AttentionShape(heads: config.heads, headDim: config.headDim, precision: precision) }
 }
 
@@ -125,15 +127,18 @@ func encoderLayerBackward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Fl
     linearBackward(dinp: s.dFfnAct, dweight: g + o.ffnOutWeight, dbias: g + o.ffnOutBias,
                    dout: c.isMosaic ? s.dX : branchGradient(mask: a.feedForwardMask),
                    inp: a.ffnAct, weight: p + o.ffnOutWeight, rows: T, inDim: I, outDim: H, precision: ctx.precision)
+    ctx.progress?()
     if c.isMosaic {
         if let hidden { dropoutBackward(dx: s.dFfnAct, dout: s.dFfnAct, mask: a.feedForwardMask!, count: T * I, rate: hidden) }
         gatedGeluBackward(dinp: s.dFfnIn, dout: s.dFfnAct, inp: a.ffnIn, rows: T, inner: I)
         linearBackward(dinp: s.dX, dweight: g + o.ffnInWeight, dbias: nil, dout: s.dFfnIn, inp: a.attentionNormed,
                        weight: p + o.ffnInWeight, rows: T, inDim: H, outDim: 2 * I, accumulateInput: true, precision: ctx.precision)
+        ctx.progress?()
     } else {
         geluBackward(dinp: s.dFfnIn, dout: s.dFfnAct, inp: a.ffnIn, count: T * I)
         linearBackward(dinp: s.dX, dweight: g + o.ffnInWeight, dbias: g + o.ffnInBias!, dout: s.dFfnIn,
                        inp: a.attentionNormed, weight: p + o.ffnInWeight, rows: T, inDim: H, outDim: I, accumulateInput: true, precision: ctx.precision)
+        ctx.progress?()
     }
     // Attention block, same pattern.
     layerNormBackward(dx: s.dX, dweight: g + o.attentionNormWeight, dbias: g + o.attentionNormBias, dout: s.dX,
@@ -146,10 +151,12 @@ func encoderLayerBackward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Fl
     linearBackward(dinp: s.dAttention, dweight: g + o.attentionOutWeight, dbias: g + o.attentionOutBias,
                    dout: branchGradient(mask: a.attentionOutputMask),
                    inp: a.attention, weight: p + o.attentionOutWeight, rows: T, inDim: H, outDim: H, precision: ctx.precision)
+    ctx.progress?()
     attentionBackward(dqkv: s.dQKV, dout: s.dAttention, qkv: a.qkv, out: a.attention, logSumExp: a.logSumExp!,
                       scratch: ctx.attentionScratch,
                       batch: ctx.batch, shape: ctx.attentionShape, alibiSlopes: ctx.slopes,
                       dropout: ctx.dropout?.attention(layer: l))
+    ctx.progress?()
     linearBackward(dinp: s.dX, dweight: g + o.qkvWeight, dbias: g + o.qkvBias, dout: s.dQKV, inp: x,
                    weight: p + o.qkvWeight, rows: T, inDim: H, outDim: 3 * H, accumulateInput: true, precision: ctx.precision)
 }

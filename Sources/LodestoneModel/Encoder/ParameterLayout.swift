@@ -88,6 +88,12 @@ public struct ParameterLayout: Sendable {
         totalCount = next
     }
 
+    /// Where layer `l`'s parameters lie: each layer's are contiguous, in layer order after the embeddings', and
+    /// start with its QKV weight.
+    public func layerRange(_ l: Int) -> Range<Int> {
+        layers[l].qkvWeight..<(l + 1 < layers.count ? layers[l + 1].qkvWeight : totalCount)
+    }
+
     /// The entry for an upstream name, accepted with or without the `bert.` prefix.
     public func entry(named name: String) -> ParameterEntry? {
         let bare = name.hasPrefix("bert.") ? String(name.dropFirst(5)) : name

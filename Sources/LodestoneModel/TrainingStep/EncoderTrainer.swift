@@ -32,6 +32,18 @@ public final class EncoderTrainer {
     public var batching = MiniBatching()
     /// The ranks that share each step (data-parallel training); one process by default.
     public var collective: Collective = SingleProcess()
+    /// How the ranks' gradients are summed: overlapped with backward by default; `.blocking` is the plain
+    /// all-reduce after it (the two agree: each element is the same sum over ranks).
+    public var gradientSum = GradientSum.overlapped
+    /// How each step's rows are divided among the ranks (see SliceBalance).
+    public var sliceBalance = SliceBalance.cost
+    /// Under `.overlapped`, layers join one all-reduce until it holds this many floats.
+    public var gradientBucketFloats: Int {
+        get { overlap.minimumFloats }
+        set { overlap.minimumFloats = max(1, newValue) }
+    }
+    /// Buckets the last step's gradient sum started (0 for one process or `.blocking`).
+    public var lastStepBuckets: Int { overlapUsed ? overlap.bucketsStarted : 0 }
     /// Called after each pass with activations of a step split into several (done, total): a step of a large
     /// batch can take minutes.
     public var passFinished: ((_ done: Int, _ total: Int) -> Void)?
@@ -45,6 +57,11 @@ public final class EncoderTrainer {
     private var guideEmbeddings: [Float] = [], guideSend: [Float] = []
     private var decayRanges: [(offset: Int, count: Int, decay: Bool)] = []
     private var lastGradNorm: Float = 0
+    private let overlap = OverlappedGradientSum()
+    private var overlapUsed = false
+    /// Each rank's speed (row cost per second of its compute) over the last steps, the same on every rank;
+    /// empty until a step under `.measured` has shared them.
+    private var rankSpeeds: [Double] = []
 
     public init(encoder: SentenceEncoder, template: SentenceTransformerDirectory? = nil,
                 loss: any EmbeddingLoss = MultipleNegativesRankingLoss(), adamW: AdamWConfig = .init(), maxGradNorm: Float? = 1.0,
@@ -102,7 +119,12 @@ public final class EncoderTrainer {
         let whole = try enc.validate(rows)
         let step = StepBatch(rows: rows, whole: whole, heads: enc.config.heads,
                              dropout: StepDropout(rates: dropout, seed: dropoutSeed))
-        let mine = rankRows(lengths: whole.lengths, rank: collective.rank, size: collective.size)
+        let rowCost = RowCost(config: enc.config)
+        let costs = whole.lengths.map { rowCost($0) }
+        let measured = sliceBalance == .measured && rankSpeeds.count == collective.size
+        let slices = rankSlices(costs: costs, weights: measured ? rankSpeeds : Array(repeating: 1, count: collective.size))
+        let mine = slices[collective.rank]
+        let clock = ComputeClock()
         let plan = memoryPlan(whole: whole, anchors: B, columns: columns.count)
         let passes = plan.miniBatches(lengths: whole.lengths, range: mine)
         buffers.prepare(rows: rows.count, dim: H, scratch: loss.scratchCount(LossBatch(anchors: B, columns: columns.count, dim: H)))
@@ -115,15 +137,44 @@ public final class EncoderTrainer {
         let recompute = plan.recomputeInBackward
         lastStepRecomputed = recompute
         for r in cached ? passes.inference : passes.training { encode(step, r, training: !cached, recomputeInBackward: recompute) }
-        try gatherEmbeddings(whole: whole, mine: mine)
-        let guided = loss.needsGuide ? try embedWithGuide((guideColumns ?? columns).flatMap { $0 }, whole: whole, mine: mine) : nil
+        clock.pause()
+        try gatherEmbeddings(slices: slices)
+        let guided = loss.needsGuide ? try embedWithGuide((guideColumns ?? columns).flatMap { $0 }, whole: whole, slices: slices) : nil
         let lossValue = lossAndEmbeddingGradients(anchors: B, columns: columns.count, guideDim: guided)
+        // Gradients are final only in the last pass: its layers' sums start as its backward goes.
+        overlapUsed = gradientSum == .overlapped && collective.size > 1
+        clock.resume()
         for (i, r) in passes.training.enumerated() {
             if cached { encode(step, r, training: true, recomputeInBackward: recompute) }
-            backward(step, r)
+            let last = i + 1 == passes.training.count
+            if last && overlapUsed { overlap.begin(collective: collective, gradients: gradients) }
+            backward(step, r, overlap: last && overlapUsed ? overlap : nil)
             if cached { passFinished?(i + 1, passes.training.count) }
         }
-        return try finishGradients(loss: lossValue)
+        clock.pause()
+        let result = try finishGradients(loss: lossValue, rows: rows)
+        if sliceBalance == .measured && collective.size > 1 {
+            try shareSpeeds(cost: mine.reduce(0.0) { $0 + costs[$1] }, seconds: clock.seconds)
+        }
+        return result
+    }
+
+    /// Every rank's speed on this step (its slice's cost over its compute seconds), gathered, folded into
+    /// `rankSpeeds` (half the last step, half the ones before: one noisy step does not swing the slices). A rank
+    /// without rows this step measured nothing: it keeps its speed (or, before any, the others' mean).
+    private func shareSpeeds(cost: Double, seconds: Double) throws {
+        let size = collective.size
+        let mine: [Float] = [cost > 0 ? Float(cost / max(seconds, 1e-6)) : 0]
+        var all = [Float](repeating: 0, count: size)
+        try all.withUnsafeMutableBufferPointer { try collective.allGather(mine, into: $0.baseAddress!, counts: Array(repeating: 1, count: size)) }
+        let measured = all.filter { $0 > 0 }.map(Double.init)
+        guard !measured.isEmpty else { return }
+        let mean = measured.reduce(0, +) / Double(measured.count)
+        let known = rankSpeeds.count == size
+        rankSpeeds = (0..<size).map { r in
+            let speed = all[r] > 0 ? Double(all[r]) : (known ? rankSpeeds[r] : mean)
+            return known ? 0.5 * rankSpeeds[r] + 0.5 * speed : speed
+        }
     }
 
     /// The memory plan of a batch under `batching`.
@@ -147,7 +198,8 @@ public final class EncoderTrainer {
 
     /// Backward over rows `r`, whose activations `encode(…, training: true)` left in `act`, from their
     /// embedding gradients; parameter gradients accumulate.
-    private func backward(_ step: StepBatch, _ r: Range<Int>) {
+    /// `overlap`: the layers' gradient sums start as each is done.
+    private func backward(_ step: StepBatch, _ r: Range<Int>, overlap: OverlappedGradientSum?) {
         let enc = encoder, c = enc.config, H = c.hidden, p = enc.parameters, g = gradients
         let batch = step.slice(r), ragged = batch.ragged, T = ragged.tokenCount, drop = batch.dropout
         let s = act.scratch!
@@ -156,6 +208,7 @@ public final class EncoderTrainer {
         var ctx = LayerContext(config: c, batch: ragged, slopes: enc.slopes, attentionScratch: act.attentionScratch, dropout: drop,
                                precision: enc.precision)
         ctx.recomputableKept = act.keepsRecomputable
+        ctx.progress = overlap.map { o in { o.progress() } }
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             var input = act.embeddingOutput!
             if l > 0 {
@@ -164,6 +217,7 @@ public final class EncoderTrainer {
             }
             encoderLayerBackward(ctx, params: p, grads: g, offsets: enc.layout.layers[l], input: input,
                                  act: act.layer(l), scratch: s, layer: l)
+            overlap?.layerDone(enc.layout.layerRange(l), last: l == 0)
         }
         if let hidden = drop?.hidden {
             dropoutBackward(dx: s.dX, dout: s.dX, mask: act.embeddingMask!, count: T * H, rate: hidden)
@@ -176,17 +230,18 @@ public final class EncoderTrainer {
     }
 
     /// Every rank's slice of the embedding matrix, to every rank.
-    private func gatherEmbeddings(whole: RaggedBatch, mine: Range<Int>) throws {
-        let size = collective.size, H = encoder.config.hidden
-        guard size > 1 else { return }
-        let counts = (0..<size).map { rankRows(lengths: whole.lengths, rank: $0, size: size).count * H }
+    private func gatherEmbeddings(slices: [Range<Int>]) throws {
+        let H = encoder.config.hidden, mine = slices[collective.rank]
+        guard collective.size > 1 else { return }
+        let counts = slices.map { $0.count * H }
         buffers.send.update(from: buffers.embeddings + mine.lowerBound * H, count: mine.count * H)
         try collective.allGather(buffers.send, into: buffers.embeddings, counts: counts)
     }
 
     /// The guide's embeddings of every row into `guideEmbeddings`, unit rows (the loss takes cosines): this rank's
     /// rows embedded, then all-gathered. Returns their width.
-    private func embedWithGuide(_ rows: [[Int32]], whole: RaggedBatch, mine: Range<Int>) throws -> Int {
+    private func embedWithGuide(_ rows: [[Int32]], whole: RaggedBatch, slices: [Range<Int>]) throws -> Int {
+        let mine = slices[collective.rank]
         guard let guide else { throw EncoderError.badBatch(reason: "the loss needs a guide model and none was given") }
         guard rows.count == whole.count else {
             throw EncoderError.badBatch(reason: "the guide's batch has \(rows.count) rows, the model's \(whole.count)")
@@ -197,8 +252,7 @@ public final class EncoderTrainer {
         guideSend.withUnsafeMutableBufferPointer { g in
             for r in 0..<mine.count { _ = normalizePrefix(g.baseAddress! + r * G, G, into: g.baseAddress! + r * G) }
         }
-        let size = collective.size
-        let counts = (0..<size).map { rankRows(lengths: whole.lengths, rank: $0, size: size).count * G }
+        let counts = slices.map { $0.count * G }
         try guideSend.withUnsafeBufferPointer { send in
             try guideEmbeddings.withUnsafeMutableBufferPointer { all in
                 try collective.allGather(send.baseAddress!, into: all.baseAddress!, counts: counts)
@@ -216,9 +270,14 @@ public final class EncoderTrainer {
         }
     }
 
-    /// Sums the ranks' gradients and takes their norm.
-    private func finishGradients(loss: Float) throws -> StepResult {
-        try collective.allReduceSum(gradients, count: parameterCount)
+    /// Sums the ranks' gradients (or completes the overlapped sum) and takes their norm.
+    private func finishGradients(loss: Float, rows: [[Int32]]) throws -> StepResult {
+        if overlapUsed {
+            let used = Set(rows.lazy.joined().map { Int($0) }).sorted()
+            try overlap.finish(layout: encoder.layout, usedTokens: used, dim: encoder.config.hidden)
+        } else {
+            try collective.allReduceSum(gradients, count: parameterCount)
+        }
         lastGradNorm = globalNorm(gradients, count: parameterCount)
         return StepResult(loss: loss, gradNorm: lastGradNorm)
     }

@@ -102,25 +102,6 @@ public struct MemoryPlan: Equatable, Sendable {
     }
 }
 
-/// The rows rank `rank` of `size` encodes: contiguous, cut where the tokens before come nearest to an equal
-/// share, so the all-gathered embeddings are in the batch's own order. Every rank computes every rank's range
-/// identically.
-public func rankRows(lengths: [Int], rank: Int, size: Int) -> Range<Int> {
-    guard size > 1 else { return 0..<lengths.count }
-    let total = lengths.reduce(0, +)
-    func cut(_ r: Int) -> Int {
-        let target = total * r   // in units of 1/size tokens
-        var best = 0, bestGap = Int.max, before = 0
-        for i in 0...lengths.count {
-            let gap = abs(before * size - target)
-            if gap < bestGap { best = i; bestGap = gap }
-            if i < lengths.count { before += lengths[i] }
-        }
-        return best
-    }
-    return cut(rank)..<(rank + 1 == size ? lengths.count : cut(rank + 1))
-}
-
 extension MemoryPlan {
     /// One line for a run's start: the budget, the planned peak and how a batch of `rows` texts of
     /// `tokensPerText` tokens will run.
