@@ -105,6 +105,9 @@ public final class EncoderTrainer {
         let passes = plan.miniBatches(lengths: whole.lengths, range: mine)
         buffers.prepare(rows: rows.count, dim: H, scratch: loss.scratchCount(LossBatch(anchors: B, columns: columns.count, dim: H)))
         gradients.update(repeating: 0, count: enc.parameterCount)
+        // The parameters may have been written since the last step (by a caller, or a collective's broadcast):
+        // bf16 copies of the weights are made afresh, once, on their first use in this step.
+        enc.parametersChanged()
 
         // One pass: its activations from the embedding forward serve the backward. Several: embed without
         // activations first, then recompute each pass with them.
@@ -147,8 +150,7 @@ public final class EncoderTrainer {
         let s = act.scratch!
         meanPoolNormalizeBackward(dx: s.dX, dout: buffers.embeddingGradients + r.lowerBound * H, out: act.sentenceEmbeddings,
                                   norms: act.norms, batch: ragged, dim: H, scratch: s.poolScratch)
-        let ctx = LayerContext(config: c, batch: ragged, slopes: enc.slopes, attentionScratch: act.attentionScratch, dropout: drop,
-                               precision: enc.precision)
+        let ctx = enc.layerContext(batch: ragged, scratch: act.attentionScratch, dropout: drop)
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let input = l == 0 ? act.embeddingOutput! : act.layer(l - 1).output
             encoderLayerBackward(ctx, params: p, grads: g, offsets: enc.layout.layers[l], input: input,
@@ -225,6 +227,7 @@ public final class EncoderTrainer {
                         v: adamV + r.offset, count: r.count, lr: learningRate, beta1: a.beta1, beta2: a.beta2,
                         eps: a.eps, weightDecay: r.decay ? a.weightDecay : 0, step: optimizerStep)
         }
+        encoder.parametersChanged()   // an embed between steps (evaluation) must see the new weights
     }
 
     /// computeGradients, then clip and AdamW. Returns the loss and the norm before clipping. A non-finite step
@@ -269,6 +272,7 @@ public final class EncoderTrainer {
             throw EncoderError.shapeMismatch(name: "training state", expected: [parameterCount], found: [state.parameters.count])
         }
         state.copy(toParameters: encoder.parameters, firstMoments: adamM, secondMoments: adamV)
+        encoder.parametersChanged()
         optimizerStep = state.optimizerStep
     }
 
@@ -277,7 +281,7 @@ public final class EncoderTrainer {
         let n = parameterCount
         var view = TrainingStateView(parameters: .init(start: encoder.parameters, count: n), firstMoments: .init(start: adamM, count: n),
                                      secondMoments: .init(start: adamV, count: n), optimizerStep: optimizerStep)
-        defer { optimizerStep = view.optimizerStep }
+        defer { optimizerStep = view.optimizerStep; encoder.parametersChanged() }   // the body may load parameters
         return try body(&view)
     }
 
