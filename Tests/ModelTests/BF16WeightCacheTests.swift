@@ -116,4 +116,17 @@ final class BF16WeightCacheTests: XCTestCase {
         try trainer.importState(state)
         XCTAssertEqual(try encoder.embed(rows), before)
     }
+
+    /// A bf16 trainer plans for the packed copies: 2 forms × 2 bytes of each non-embedding parameter.
+    func testMemoryPlanCountsThePackedCopies() {
+        let encoder = SentenceEncoder(config: config, randomSeed: 5)
+        let trainer = EncoderTrainer(encoder: encoder)
+        let batch = RaggedBatch(lengths: [5, 4, 7, 3])
+        let fp32 = trainer.memoryPlan(whole: batch, anchors: 2, columns: 2).fixedBytes
+        encoder.precision = .bf16
+        let bf16 = trainer.memoryPlan(whole: batch, anchors: 2, columns: 2).fixedBytes
+        let nonEmbedding = encoder.parameterCount - encoder.layout.embeddingParameterCount
+        XCTAssertGreaterThan(nonEmbedding, 0)
+        XCTAssertEqual(bf16 - fp32, 4 * nonEmbedding)
+    }
 }

@@ -125,11 +125,15 @@ public final class EncoderTrainer {
         return try finishGradients(loss: lossValue)
     }
 
-    /// The memory plan of a batch under `batching`.
+    /// The memory plan of a batch under `batching`. bf16 adds the packed weight copies: two forms (forward and
+    /// backward) of every layer weight at 2 bytes a value (the layers' biases and LayerNorms counted too: a few
+    /// hundredths more than needed).
     public func memoryPlan(whole: RaggedBatch, anchors: Int, columns: Int) -> MemoryPlan {
-        MemoryPlan(config: encoder.config, parameterCount: parameterCount, batching: batching, longest: whole.maxLength,
-                   rows: whole.count, tokens: whole.tokenCount, anchors: anchors, columns: columns, loss: loss,
-                   dropout: dropout.hidden > 0)
+        var counted = batching
+        if encoder.precision == .bf16 { counted.otherBytes += 2 * 2 * (parameterCount - encoder.layout.embeddingParameterCount) }
+        return MemoryPlan(config: encoder.config, parameterCount: parameterCount, batching: counted, longest: whole.maxLength,
+                          rows: whole.count, tokens: whole.tokenCount, anchors: anchors, columns: columns, loss: loss,
+                          dropout: dropout.hidden > 0)
     }
 
     /// Forward over rows `r` of the step; their embeddings go to the step's embedding matrix. `training` keeps
