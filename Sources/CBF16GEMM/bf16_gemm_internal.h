@@ -7,7 +7,8 @@
 
 #define MR BF16_GEMM_MR
 #define NR BF16_GEMM_NR
-/// Pairs of K per block (384 values of K: the encoder's 384, 768 and 3072 split evenly).
+/// Pairs of K per block (384 values of K: the encoder's 384, 768 and 3072 split evenly). Measured on Zen 5
+/// (48 KB L1, 1 MB L2): 256 pairs or 40-panel row blocks are within noise of this, 128 pairs is 10 % slower.
 #define KC_PAIRS 192
 /// Rows of A per block: whole panels (a block must start at a panel's first row).
 #define MC_ROWS (20 * MR)
