@@ -3,8 +3,8 @@
 // low half first. A panel: MR rows × pairs, B panel: NR columns × pairs, both in K blocks of KC_PAIRS pairs:
 //   packed_a[p0 · Mpad + panel · MR · kpb + p · MR + row],   packed_b[p0 · Npad + panel · NR · kpb + p · NR + col]
 // where p0 is the block's first pair and kpb its pair count. Zero padding fills partial panels and an odd K.
-// Blocking (GotoBLAS's): a B panel (KC_PAIRS · NR · 4 = 24 KB) stays in L1 while the A panels of an MC_ROWS
-// block (MC_ROWS · KC_PAIRS · 4 = 180 KB, in L2) stream past it; C's 12 × 32 tile lives in 24 ZMM accumulators.
+// Blocking (GotoBLAS's): a B panel (KC_PAIRS · NR · 4 = 48 KB, about L1) is reused by the A panels of an MC_ROWS
+// block (MC_ROWS · KC_PAIRS · 4 = 360 KB, in L2) streaming past it; C's 12 × 32 tile lives in 24 ZMM accumulators.
 #include "bf16_gemm_internal.h"
 #include <stdlib.h>
 #include <string.h>

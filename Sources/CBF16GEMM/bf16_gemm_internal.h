@@ -7,9 +7,11 @@
 
 #define MR BF16_GEMM_MR
 #define NR BF16_GEMM_NR
-/// Pairs of K per block (384 values of K: the encoder's 384, 768 and 3072 split evenly). Measured on Zen 5
-/// (48 KB L1, 1 MB L2): 256 pairs or 40-panel row blocks are within noise of this, 128 pairs is 10 % slower.
-#define KC_PAIRS 192
+/// Pairs of K per block (768 values of K: the encoder's 768 in one block, 3072 in four, 384 and 1536 evenly).
+/// Measured on Zen 5 (48 KB L1, 1 MB L2), single-thread compute: 384 pairs beat 192 by 8-15 % on K = 768 and on
+/// wide N (C is read and written once per block, so fewer blocks save C traffic) and tie on K = 3072; 128 pairs
+/// lose 10 %; 768 pairs tie with 384; 10, 20 or 40 panels per row block tie.
+#define KC_PAIRS 384
 /// Rows of A per block: whole panels (a block must start at a panel's first row).
 #define MC_ROWS (20 * MR)
 
