@@ -42,7 +42,9 @@ public final class QueryScorer: @unchecked Sendable {
         }
         let packedRows = scratch.assumingMemoryBound(to: UInt32.self)
         bf16_gemm_pack_b(corpus, k, 1, k, n, 0, panels, packedRows)
-        bf16_gemm_compute(packedQueries.assumingMemoryBound(to: UInt32.self), packedRows, m, n, k, 1, 0, scores, n, 0, panels)
+        let queryPanels = Int32((queryCount + Int(BF16_GEMM_MR) - 1) / Int(BF16_GEMM_MR))
+        bf16_gemm_compute(packedQueries.assumingMemoryBound(to: UInt32.self), packedRows, m, n, k, 1, 0, scores, n,
+                          0, queryPanels, 0, panels)
     }
 
     /// A bound on |bf16 score − fp32 score| of a query of norm ≤ 1 and a row, as a fraction of the row's norm:

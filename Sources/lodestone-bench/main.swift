@@ -87,7 +87,7 @@ struct Bench: ParsableCommand {
         guard (0..<1).contains(rates.hidden), (0..<1).contains(rates.attention) else {
             throw ValidationError("dropout probabilities must lie in [0, 1)")
         }
-        if profile { profileKernels(h: h, heads: a, inner: i, tokens: tokens, seq: seq, parameters: cfgParameterCount(cfg)) }
+        if profile { profileKernels(h: h, heads: a, inner: i, tokens: tokens, seq: seq, parameters: cfgParameterCount(cfg), precision: matmul) }
 
         // 2. The training step on random token ids (a new dropout seed each step, as 04-training).
         let encoder = SentenceEncoder(config: cfg, randomSeed: 42)
@@ -167,8 +167,8 @@ func cpuSeconds() -> Double {
     return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
 }
 
-/// CPU time of each kernel of one MosaicBERT layer (forward + backward) and of AdamW, one thread.
-func profileKernels(h: Int, heads: Int, inner: Int, tokens: Int, seq: Int, parameters: Int) {
+/// CPU time of each kernel of one MosaicBERT layer (forward + backward, GEMMs in `precision`) and of AdamW, one thread.
+func profileKernels(h: Int, heads: Int, inner: Int, tokens: Int, seq: Int, parameters: Int, precision: MatmulPrecision) {
     let threads = blasThreads()
     setBLASThreads(1)
     defer { setBLASThreads(threads) }
@@ -181,25 +181,28 @@ func profileKernels(h: Int, heads: Int, inner: Int, tokens: Int, seq: Int, param
     let w = buf(2 * inner * h), dw = buf(2 * inner * h), b = buf(3 * h), stats = buf(2 * T)
     let batch = RaggedBatch(lengths: [Int](repeating: seq, count: T / seq))
     let scratch = buf(attentionScratchCount(batch)), lse = buf(heads * T), dqkv = buf(T * 3 * h)
-    let shape = AttentionShape(heads: heads, headDim: h / heads)
+    let shape = AttentionShape(heads: heads, headDim: h / heads, precision: precision)
     let slopes = alibiSlopes(heads: heads)
     func time(_ name: String, flops: Double = 0, _ body: () -> Void) {
+        weights?.invalidate()
         let c0 = cpuSeconds(); body(); let c = cpuSeconds() - c0
         print(String(format: "profile %-28@ cpu_ms=%8.1f%@", name as NSString, c * 1000,
                      flops > 0 ? String(format: " gflops=%.1f", flops / c / 1e9) : ""))
     }
+    // bf16: weights packed once per block, as a step packs each once (the cache is emptied before each block).
+    let weights: BF16WeightCache? = precision == .bf16 ? BF16WeightCache() : nil
     let gemmFlops = 2.0 * Double(T) * Double(h) * Double(3 * h + h + 2 * inner + inner)
     time("layer gemms fwd", flops: gemmFlops) {
-        linearForward(qkv, x, w, b, rows: T, inDim: h, outDim: 3 * h)
-        linearForward(out, x, w, b, rows: T, inDim: h, outDim: h)
-        linearForward(big, x, w, nil, rows: T, inDim: h, outDim: 2 * inner)
-        linearForward(out, act, w, b, rows: T, inDim: inner, outDim: h)
+        linearForward(qkv, x, w, b, rows: T, inDim: h, outDim: 3 * h, precision: precision, packedWeights: weights)
+        linearForward(out, x, w, b, rows: T, inDim: h, outDim: h, precision: precision, packedWeights: weights)
+        linearForward(big, x, w, nil, rows: T, inDim: h, outDim: 2 * inner, precision: precision, packedWeights: weights)
+        linearForward(out, act, w, b, rows: T, inDim: inner, outDim: h, precision: precision, packedWeights: weights)
     }
     time("layer gemms bwd", flops: 2 * gemmFlops) {
-        linearBackward(dinp: x, dweight: dw, dbias: b, dout: qkv, inp: x, weight: w, rows: T, inDim: h, outDim: 3 * h)
-        linearBackward(dinp: x, dweight: dw, dbias: b, dout: out, inp: x, weight: w, rows: T, inDim: h, outDim: h)
-        linearBackward(dinp: x, dweight: dw, dbias: nil, dout: big, inp: x, weight: w, rows: T, inDim: h, outDim: 2 * inner)
-        linearBackward(dinp: act, dweight: dw, dbias: b, dout: out, inp: act, weight: w, rows: T, inDim: inner, outDim: h)
+        linearBackward(dinp: x, dweight: dw, dbias: b, dout: qkv, inp: x, weight: w, rows: T, inDim: h, outDim: 3 * h, precision: precision, packedWeights: weights)
+        linearBackward(dinp: x, dweight: dw, dbias: b, dout: out, inp: x, weight: w, rows: T, inDim: h, outDim: h, precision: precision, packedWeights: weights)
+        linearBackward(dinp: x, dweight: dw, dbias: nil, dout: big, inp: x, weight: w, rows: T, inDim: h, outDim: 2 * inner, precision: precision, packedWeights: weights)
+        linearBackward(dinp: act, dweight: dw, dbias: b, dout: out, inp: act, weight: w, rows: T, inDim: inner, outDim: h, precision: precision, packedWeights: weights)
     }
     let attFlops = 4.0 * Double(batch.count) * Double(seq * seq) * Double(h)
     time("attention fwd", flops: attFlops) { attentionForward(out, qkv: qkv, logSumExp: lse, scratch: scratch, batch: batch, shape: shape, alibiSlopes: slopes) }

@@ -20,6 +20,8 @@ struct LayerContext {
     var recomputableKept = true
     /// Called between the backward's GEMMs: lets gradient sums in flight progress (OverlappedGradientSum).
     var progress: (() -> Void)? = nil
+    /// The bf16 copies of the layer's weights (bf16 only; nil: pack at each product).
+    var packedWeights: BF16WeightCache? = nil
     var attentionShape: AttentionShape { AttentionShape(heads: config.heads, headDim: config.headDim, precision: precision) }
 }
 
@@ -63,22 +65,22 @@ struct StepDropout {
 func encoderLayerForward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Float>, offsets o: LayerOffsets,
                          input x: UnsafePointer<Float>, act a: LayerActivations, layer l: Int) {
     let c = ctx.config, T = ctx.batch.tokenCount, H = c.hidden, I = c.intermediate, drop = ctx.dropout
-    linearForward(a.qkv, x, p + o.qkvWeight, p + o.qkvBias, rows: T, inDim: H, outDim: 3 * H, precision: ctx.precision)
+    linearForward(a.qkv, x, p + o.qkvWeight, p + o.qkvBias, rows: T, inDim: H, outDim: 3 * H, precision: ctx.precision, packedWeights: ctx.packedWeights)
     attentionForward(a.attention, qkv: a.qkv, logSumExp: a.logSumExp, scratch: ctx.attentionScratch, batch: ctx.batch,
                      shape: ctx.attentionShape, alibiSlopes: ctx.slopes, dropout: drop?.attention(layer: l))
-    linearForward(a.attentionSum, a.attention, p + o.attentionOutWeight, p + o.attentionOutBias, rows: T, inDim: H, outDim: H, precision: ctx.precision)
+    linearForward(a.attentionSum, a.attention, p + o.attentionOutWeight, p + o.attentionOutBias, rows: T, inDim: H, outDim: H, precision: ctx.precision, packedWeights: ctx.packedWeights)
     drop?.forward(a.attentionSum, mask: a.attentionOutputMask, tokens: T, width: H, layer: l, .attentionOutput)
     layerNormForward(a.attentionNormed, mean: a.attentionMean, rstd: a.attentionRstd, x: a.attentionSum, residual: x,
                      weight: p + o.attentionNormWeight, bias: p + o.attentionNormBias, rows: T, dim: H, eps: c.layerNormEps)
     if c.isMosaic {
-        linearForward(a.ffnIn, a.attentionNormed, p + o.ffnInWeight, nil, rows: T, inDim: H, outDim: 2 * I, precision: ctx.precision)
+        linearForward(a.ffnIn, a.attentionNormed, p + o.ffnInWeight, nil, rows: T, inDim: H, outDim: 2 * I, precision: ctx.precision, packedWeights: ctx.packedWeights)
         gatedGeluForward(a.ffnAct, a.ffnIn, rows: T, inner: I)
         drop?.forward(a.ffnAct, mask: a.feedForwardMask, tokens: T, width: I, layer: l, .feedForward)
     } else {
-        linearForward(a.ffnIn, a.attentionNormed, p + o.ffnInWeight, p + o.ffnInBias!, rows: T, inDim: H, outDim: I, precision: ctx.precision)
+        linearForward(a.ffnIn, a.attentionNormed, p + o.ffnInWeight, p + o.ffnInBias!, rows: T, inDim: H, outDim: I, precision: ctx.precision, packedWeights: ctx.packedWeights)
         geluForward(a.ffnAct, a.ffnIn, count: T * I)
     }
-    linearForward(a.ffnSum, a.ffnAct, p + o.ffnOutWeight, p + o.ffnOutBias, rows: T, inDim: I, outDim: H, precision: ctx.precision)
+    linearForward(a.ffnSum, a.ffnAct, p + o.ffnOutWeight, p + o.ffnOutBias, rows: T, inDim: I, outDim: H, precision: ctx.precision, packedWeights: ctx.packedWeights)
     if !c.isMosaic { drop?.forward(a.ffnSum, mask: a.feedForwardMask, tokens: T, width: H, layer: l, .feedForward) }
     layerNormForward(a.output, mean: a.ffnMean, rstd: a.ffnRstd, x: a.ffnSum, residual: a.attentionNormed,
                      weight: p + o.ffnNormWeight, bias: p + o.ffnNormBias, rows: T, dim: H, eps: c.layerNormEps)
@@ -116,7 +118,7 @@ func encoderLayerBackward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Fl
                        weight: p + o.attentionNormWeight, bias: p + o.attentionNormBias, rows: T, dim: H)
     if !ctx.recomputableKept {
         linearForward(a.ffnIn, a.attentionNormed, p + o.ffnInWeight, c.isMosaic ? nil : p + o.ffnInBias!, rows: T, inDim: H,
-                      outDim: c.isMosaic ? 2 * I : I, precision: ctx.precision)
+                      outDim: c.isMosaic ? 2 * I : I, precision: ctx.precision, packedWeights: ctx.packedWeights)
     }
     if c.isMosaic {
         gatedGeluForward(a.ffnAct, a.ffnIn, rows: T, inner: I)
@@ -126,18 +128,18 @@ func encoderLayerBackward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Fl
     }
     linearBackward(dinp: s.dFfnAct, dweight: g + o.ffnOutWeight, dbias: g + o.ffnOutBias,
                    dout: c.isMosaic ? s.dX : branchGradient(mask: a.feedForwardMask),
-                   inp: a.ffnAct, weight: p + o.ffnOutWeight, rows: T, inDim: I, outDim: H, precision: ctx.precision)
+                   inp: a.ffnAct, weight: p + o.ffnOutWeight, rows: T, inDim: I, outDim: H, precision: ctx.precision, packedWeights: ctx.packedWeights)
     ctx.progress?()
     if c.isMosaic {
         if let hidden { dropoutBackward(dx: s.dFfnAct, dout: s.dFfnAct, mask: a.feedForwardMask!, count: T * I, rate: hidden) }
         gatedGeluBackward(dinp: s.dFfnIn, dout: s.dFfnAct, inp: a.ffnIn, rows: T, inner: I)
         linearBackward(dinp: s.dX, dweight: g + o.ffnInWeight, dbias: nil, dout: s.dFfnIn, inp: a.attentionNormed,
-                       weight: p + o.ffnInWeight, rows: T, inDim: H, outDim: 2 * I, accumulateInput: true, precision: ctx.precision)
+                       weight: p + o.ffnInWeight, rows: T, inDim: H, outDim: 2 * I, accumulateInput: true, precision: ctx.precision, packedWeights: ctx.packedWeights)
         ctx.progress?()
     } else {
         geluBackward(dinp: s.dFfnIn, dout: s.dFfnAct, inp: a.ffnIn, count: T * I)
         linearBackward(dinp: s.dX, dweight: g + o.ffnInWeight, dbias: g + o.ffnInBias!, dout: s.dFfnIn,
-                       inp: a.attentionNormed, weight: p + o.ffnInWeight, rows: T, inDim: H, outDim: I, accumulateInput: true, precision: ctx.precision)
+                       inp: a.attentionNormed, weight: p + o.ffnInWeight, rows: T, inDim: H, outDim: I, accumulateInput: true, precision: ctx.precision, packedWeights: ctx.packedWeights)
         ctx.progress?()
     }
     // Attention block, same pattern.
@@ -150,7 +152,7 @@ func encoderLayerBackward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Fl
     }
     linearBackward(dinp: s.dAttention, dweight: g + o.attentionOutWeight, dbias: g + o.attentionOutBias,
                    dout: branchGradient(mask: a.attentionOutputMask),
-                   inp: a.attention, weight: p + o.attentionOutWeight, rows: T, inDim: H, outDim: H, precision: ctx.precision)
+                   inp: a.attention, weight: p + o.attentionOutWeight, rows: T, inDim: H, outDim: H, precision: ctx.precision, packedWeights: ctx.packedWeights)
     ctx.progress?()
     attentionBackward(dqkv: s.dQKV, dout: s.dAttention, qkv: a.qkv, out: a.attention, logSumExp: a.logSumExp!,
                       scratch: ctx.attentionScratch,
@@ -158,5 +160,5 @@ func encoderLayerBackward(_ ctx: LayerContext, params p: UnsafeMutablePointer<Fl
                       dropout: ctx.dropout?.attention(layer: l))
     ctx.progress?()
     linearBackward(dinp: s.dX, dweight: g + o.qkvWeight, dbias: g + o.qkvBias, dout: s.dQKV, inp: x,
-                   weight: p + o.qkvWeight, rows: T, inDim: H, outDim: 3 * H, accumulateInput: true, precision: ctx.precision)
+                   weight: p + o.qkvWeight, rows: T, inDim: H, outDim: 3 * H, accumulateInput: true, precision: ctx.precision, packedWeights: ctx.packedWeights)
 }

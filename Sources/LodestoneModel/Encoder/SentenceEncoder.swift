@@ -35,6 +35,8 @@ public final class SentenceEncoder {
     /// The precision of the encoder's GEMMs, forward and backward (`PrecisionRequest.resolve` picks it; bf16 needs
     /// avx512_bf16). The parameters themselves stay fp32 either way, so checkpoints do not depend on it.
     public var precision: MatmulPrecision = .fp32
+    /// bf16 copies of the weight matrices, packed on first use in bf16 and kept until `parametersChanged()`.
+    let packedWeights = BF16WeightCache()
 
     public var parameterCount: Int { layout.totalCount }
 
@@ -47,6 +49,16 @@ public final class SentenceEncoder {
     }
 
     deinit { parameters.deallocate() }
+
+    /// Call after writing `parameters` (the trainer does after AdamW and after loading a state): the bf16
+    /// copies of the weights are stale from then on and are packed again on their next use.
+    public func parametersChanged() { packedWeights.invalidate() }
+
+    /// The layers' context for a batch: GEMMs in `precision`, bf16 ones from the packed weights.
+    func layerContext(batch: RaggedBatch, scratch: UnsafeMutablePointer<Float>, dropout: StepDropout?) -> LayerContext {
+        LayerContext(config: config, batch: batch, slopes: slopes, attentionScratch: scratch, dropout: dropout,
+                     precision: precision, packedWeights: precision == .bf16 ? packedWeights : nil)
+    }
 
     /// Loads weights under upstream names, with or without the `bert.` prefix. Tensors the encoder does not
     /// use (`cls.*` MLM head, `pooler.*`, position_ids buffers) are ignored.
@@ -124,8 +136,7 @@ public final class SentenceEncoder {
         layerNormForward(act.embeddingOutput, mean: act.embeddingMean, rstd: act.embeddingRstd, x: act.embeddingSum,
                          residual: nil, weight: p + e.normWeight, bias: p + e.normBias, rows: T, dim: H, eps: c.layerNormEps)
         dropout?.forward(act.embeddingOutput, mask: act.embeddingMask, tokens: T, width: H, layer: -1, .embeddings)
-        let ctx = LayerContext(config: c, batch: ragged, slopes: slopes, attentionScratch: act.attentionScratch, dropout: dropout,
-                               precision: precision)
+        let ctx = layerContext(batch: ragged, scratch: act.attentionScratch, dropout: dropout)
         var x = act.embeddingOutput!
         for l in 0..<c.layers {
             let a = act.layer(l)

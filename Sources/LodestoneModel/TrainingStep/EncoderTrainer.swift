@@ -129,6 +129,9 @@ public final class EncoderTrainer {
         let passes = plan.miniBatches(lengths: whole.lengths, range: mine)
         buffers.prepare(rows: rows.count, dim: H, scratch: loss.scratchCount(LossBatch(anchors: B, columns: columns.count, dim: H)))
         gradients.update(repeating: 0, count: enc.parameterCount)
+        // The parameters may have been written since the last step (by a caller, or a collective's broadcast):
+        // bf16 copies of the weights are made afresh, once, on their first use in this step.
+        enc.parametersChanged()
 
         // One pass: its activations from the embedding forward serve the backward. Several: embed without
         // activations first, then recompute each pass with them.
@@ -177,11 +180,15 @@ public final class EncoderTrainer {
         }
     }
 
-    /// The memory plan of a batch under `batching`.
+    /// The memory plan of a batch under `batching`. bf16 adds the packed weight copies: two forms (forward and
+    /// backward) of every layer weight at 2 bytes a value (the layers' biases and LayerNorms counted too: a few
+    /// hundredths more than needed).
     public func memoryPlan(whole: RaggedBatch, anchors: Int, columns: Int) -> MemoryPlan {
-        MemoryPlan(config: encoder.config, parameterCount: parameterCount, batching: batching, longest: whole.maxLength,
-                   rows: whole.count, tokens: whole.tokenCount, anchors: anchors, columns: columns, loss: loss,
-                   dropout: dropout.hidden > 0)
+        var counted = batching
+        if encoder.precision == .bf16 { counted.otherBytes += 2 * 2 * (parameterCount - encoder.layout.embeddingParameterCount) }
+        return MemoryPlan(config: encoder.config, parameterCount: parameterCount, batching: counted, longest: whole.maxLength,
+                          rows: whole.count, tokens: whole.tokenCount, anchors: anchors, columns: columns, loss: loss,
+                          dropout: dropout.hidden > 0)
     }
 
     /// Forward over rows `r` of the step; their embeddings go to the step's embedding matrix. `training` keeps
@@ -205,8 +212,7 @@ public final class EncoderTrainer {
         let s = act.scratch!
         meanPoolNormalizeBackward(dx: s.dX, dout: buffers.embeddingGradients + r.lowerBound * H, out: act.sentenceEmbeddings,
                                   norms: act.norms, batch: ragged, dim: H, scratch: s.poolScratch)
-        var ctx = LayerContext(config: c, batch: ragged, slopes: enc.slopes, attentionScratch: act.attentionScratch, dropout: drop,
-                               precision: enc.precision)
+        var ctx = enc.layerContext(batch: ragged, scratch: act.attentionScratch, dropout: drop)
         ctx.recomputableKept = act.keepsRecomputable
         ctx.progress = overlap.map { o in { o.progress() } }
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
@@ -295,6 +301,7 @@ public final class EncoderTrainer {
                         v: adamV + r.offset, count: r.count, lr: learningRate, beta1: a.beta1, beta2: a.beta2,
                         eps: a.eps, weightDecay: r.decay ? a.weightDecay : 0, step: optimizerStep)
         }
+        encoder.parametersChanged()   // an embed between steps (evaluation) must see the new weights
     }
 
     /// computeGradients, then clip and AdamW. Returns the loss and the norm before clipping. A non-finite step
@@ -339,6 +346,7 @@ public final class EncoderTrainer {
             throw EncoderError.shapeMismatch(name: "training state", expected: [parameterCount], found: [state.parameters.count])
         }
         state.copy(toParameters: encoder.parameters, firstMoments: adamM, secondMoments: adamV)
+        encoder.parametersChanged()
         optimizerStep = state.optimizerStep
     }
 
@@ -347,7 +355,7 @@ public final class EncoderTrainer {
         let n = parameterCount
         var view = TrainingStateView(parameters: .init(start: encoder.parameters, count: n), firstMoments: .init(start: adamM, count: n),
                                      secondMoments: .init(start: adamV, count: n), optimizerStep: optimizerStep)
-        defer { optimizerStep = view.optimizerStep }
+        defer { optimizerStep = view.optimizerStep; encoder.parametersChanged() }   // the body may load parameters
         return try body(&view)
     }
 
