@@ -6,7 +6,8 @@
 # The CPU-time ratio (process user+system seconds over the timed steps) is printed too: on a machine shared
 # with other jobs, wall-clock ratios swing with the load while CPU time tracks the work each side does.
 # Where the CPU has avx512_bf16 the Swift step runs again with --precision bf16 (GEMM inputs in bf16, fp32 sums)
-# right after the fp32 one, and a line gives the bf16/fp32 step ratio (BF16=0 skips it).
+# right after the fp32 one, and a line gives the bf16/fp32 step ratio (BF16=0 skips it); PyTorch then runs under
+# torch.autocast("cpu", dtype=torch.bfloat16) too, and a line gives our bf16 step against it.
 # Each model runs once per dropout setting (DROPOUTS: "off", or "H,A" = hidden H, attention A; the original
 # trains with hidden 0.1, attention 0), and the Swift step's cost of dropout over "off" is printed last.
 #
@@ -68,6 +69,14 @@ for model in $MODELS; do
     [ "$TORCH" = 0 ] && continue
     torch_line=$("$VENV/bin/python" Scripts/bench_train_torch.py --model "$model" --batch $batch --seq $seq --steps "$steps" --threads "$THREADS" --dropout "$hidden" --attention-dropout "$attention")
     echo "$torch_line"
+    if [ "$BF16" != 0 ]; then   # PyTorch's own mixed precision, against our bf16 step
+      autocast_line=$("$VENV/bin/python" Scripts/bench_train_torch.py --model "$model" --batch $batch --seq $seq --steps "$steps" --threads "$THREADS" --dropout "$hidden" --attention-dropout "$attention" --autocast-bf16)
+      echo "$autocast_line"
+      printf '%s (dropout %s): swift bf16 %.3f pairs/s | pytorch bf16 autocast %.3f pairs/s | ratio %.2fx wall, %.2fx CPU time (target >= 1.5x; OpenBLAS kernel %s, precision bf16, %s)\n' \
+        "$model" "$dropout" "$(field pairs_per_s "$bf16_line")" "$(field pairs_per_s "$autocast_line")" \
+        "$(python3 -c "print($(field pairs_per_s "$bf16_line")/$(field pairs_per_s "$autocast_line"))")" \
+        "$(python3 -c "print($(field cpu_seconds "$autocast_line")/$(field cpu_seconds "$bf16_line"))")" "$(field kernel "$swift_line")" "$cpu"
+    fi
     t=$(field pairs_per_s "$torch_line"); tc=$(field cpu_seconds "$torch_line")
     printf '%s (dropout %s): swift %.3f pairs/s (%s GFLOP/s, cblas_sgemm %s GFLOP/s, OpenBLAS kernel %s) | pytorch %.3f pairs/s (%s GFLOP/s, torch.mm %s GFLOP/s) | ratio swift/pytorch %.2fx wall, %.2fx CPU time | precision fp32 | %s\n' \
       "$model" "$dropout" "$s" "$(field gflops "$swift_line")" "$(field sgemm_gflops "$swift_line")" "$(field kernel "$swift_line")" \

@@ -81,6 +81,9 @@ def main():
     ap.add_argument("--dropout", type=float, default=0.0)
     ap.add_argument("--attention-dropout", type=float, default=None)
     ap.add_argument("--warmup", type=int, default=1, help="untimed steps first")
+    ap.add_argument("--autocast-bf16", action="store_true",
+                    help="forward and loss under torch.autocast('cpu', dtype=torch.bfloat16): bf16 matmuls with fp32 "
+                         "master weights and AdamW, PyTorch's CPU mixed precision")
     args = ap.parse_args()
     p_attention = args.dropout if args.attention_dropout is None else args.attention_dropout
     torch.set_num_threads(args.threads)
@@ -112,9 +115,10 @@ def main():
 
     def step():
         opt.zero_grad(set_to_none=False)
-        emb = model(torch.cat([anchors, positives]))
-        scores = 20.0 * emb[: args.batch] @ emb[args.batch :].t()
-        loss = F.cross_entropy(scores, labels)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.autocast_bf16):
+            emb = model(torch.cat([anchors, positives]))
+            scores = 20.0 * emb[: args.batch] @ emb[args.batch :].t()
+            loss = F.cross_entropy(scores.float(), labels)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -136,7 +140,8 @@ def main():
           f"steps={args.steps} seconds={seconds:.3f} pairs_per_s={args.batch * args.steps / seconds:.3f} "
           f"gflops={flops / seconds / 1e9:.1f} mm_gflops={mm_gflops:.1f} loss={loss:.4f} threads={torch.get_num_threads()} "
           f"cpu_seconds={cpu:.3f} dropout={args.dropout:g},{p_attention:g} torch={torch.__version__} "
-          f"tokens_per_s={tokens * args.steps / seconds:.1f} peak_rss_mb={r1.ru_maxrss * 1024 / 1e6:.0f}")
+          f"tokens_per_s={tokens * args.steps / seconds:.1f} peak_rss_mb={r1.ru_maxrss * 1024 / 1e6:.0f} "
+          f"precision={'bf16-autocast' if args.autocast_bf16 else 'fp32'}")
 
 
 if __name__ == "__main__":
