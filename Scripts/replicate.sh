@@ -8,13 +8,15 @@
 # usage: Scripts/replicate.sh [RUN_DIR]        (default runs/replicate; a previous run there is replaced, any
 #                                             other non-empty directory is refused)
 #   env: TRAIN_CONFIG (default data/train-small.json), THREADS (default 2), MIN_GAIN (accuracy@1, default 0.10),
-#        MATRYOSHKA=1 also trains with MatryoshkaLoss (dims 256,128,64) and compares both models at 64 dimensions
+#        MATRYOSHKA=1 also trains with MatryoshkaLoss (dims 256,128,64) and compares both models at 64 dimensions,
+#        PRECISION (default fp32; bf16 or auto: 04's and 05's GEMMs, see README "bf16 mixed precision")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=${1:-runs/replicate}
 config=${TRAIN_CONFIG:-data/train-small.json}
 threads=${THREADS:-2}
 min_gain=${MIN_GAIN:-0.10}
+precision=${PRECISION:-fp32}
 export OPENBLAS_NUM_THREADS=$threads
 
 # Replace only a run directory this script made (it holds the marker), never someone's other files.
@@ -43,12 +45,12 @@ step 02-data-records "$bin/02-data-records" --store "$run/store" --output "$run/
 step 03-mosaic-model "$bin/03-mosaic-model" --init-random data/mosaic-small-config.json --tokenizer data/bert-base-uncased \
   --max-seq-length 128 --output "$run/model-init"
 evaluate() {  # evaluate WHEN MODEL: the three evaluation sets, scores also as JSON in the run directory
-  step "05-$1-pairs" "$bin/05-embed" evaluate --model "$2" --data data/sample/eval_pairs.jsonl --threads "$threads" --json "$run/eval-$1-pairs.json"
-  step "05-$1-retrieval" "$bin/05-embed" evaluate --model "$2" --data data/eval/retrieval --threads "$threads" --json "$run/eval-$1-retrieval.json"
-  step "05-$1-similarity" "$bin/05-embed" evaluate --model "$2" --data data/eval/similarity.tsv --threads "$threads" --json "$run/eval-$1-similarity.json"
+  step "05-$1-pairs" "$bin/05-embed" evaluate --model "$2" --data data/sample/eval_pairs.jsonl --threads "$threads" --precision "$precision" --json "$run/eval-$1-pairs.json"
+  step "05-$1-retrieval" "$bin/05-embed" evaluate --model "$2" --data data/eval/retrieval --threads "$threads" --precision "$precision" --json "$run/eval-$1-retrieval.json"
+  step "05-$1-similarity" "$bin/05-embed" evaluate --model "$2" --data data/eval/similarity.tsv --threads "$threads" --precision "$precision" --json "$run/eval-$1-similarity.json"
 }
 evaluate before "$run/model-init"
-step 04-training "$bin/04-training" --store "$run/store" --records "$run/data_records.json" --model "$run/model-init" \
+step 04-training "$bin/04-training" --precision "$precision" --store "$run/store" --records "$run/data_records.json" --model "$run/model-init" \
   --output "$run/train" --config "$config" --threads "$threads" --eval data/eval/retrieval data/eval/similarity.tsv
 evaluate after "$run/train/model"
 

@@ -81,10 +81,15 @@ struct Training: ParsableCommand {
     var logBatches: String?
     @Option(help: "GEMM precision: fp32, bf16 (bf16 GEMM inputs with fp32 sums; weights, AdamW, LayerNorm, softmax and the loss stay fp32; needs avx512_bf16, refused otherwise) or auto (bf16 where supported and faster). Checkpoints are fp32 either way.")
     var precision = "fp32"
+    @Option(help: "Under mpirun, how the ranks' gradients are summed: blocking (one all-reduce after backward) or overlapped (each layer's sent as its backward ends, progressed between GEMMs). The same sums either way.")
+    var gradientSum = "blocking"
     @OptionGroup var hyperparameters: TrainingOverrides
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, found \(threads)") }
+        guard GradientSum(rawValue: gradientSum) != nil else {
+            throw ValidationError("--gradient-sum must be blocking or overlapped, found \(gradientSum)")
+        }
         if resume && restart {
             throw ValidationError("--resume and --restart exclude each other: --resume continues the checkpoint, --restart replaces it")
         }
@@ -148,6 +153,7 @@ struct Training: ParsableCommand {
         // 4. The model and its tokenizer from 03's directory, with MNRL and AdamW around it.
         let (encoder, tokenizer, maxTokens) = try loadModel(hp)
         encoder.collective = collective
+        encoder.gradientSum = GradientSum(rawValue: gradientSum) ?? .blocking   // validated above
         // GIST's guide: any sentence-transformers directory (its own tokenizer, pooling and max_seq_length).
         let guide = try hp.guideModel.map { try SentenceModel.load(URL(fileURLWithPath: $0)) }
         if let guide, let path = hp.guideModel {

@@ -26,7 +26,7 @@ struct Bench: ParsableCommand {
     var memoryPasses: Int?
     @Option(help: "OpenBLAS threads.") var threads = 2
     @Option(help: "Under mpirun, how the ranks' gradients are summed: overlapped (buckets during backward) or blocking (one all-reduce after it).")
-    var gradientSum = "overlapped"
+    var gradientSum = "blocking"
     @Option(help: "Under mpirun, how each step's rows are divided: cost (tokens plus attention's share, equal shares) or measured (shares by each rank's speed on the steps before).")
     var sliceBalance = "cost"
     @Flag(help: "Classic BERT instead of MosaicBERT.") var bert = false
