@@ -5,6 +5,14 @@
 #include "bf16_gemm_internal.h"
 #include <stdlib.h>
 
+/// Adjacent layout: floats ahead of the current 32 that each row's software prefetch asks for.
+#define PREFETCH_AHEAD 128
+/// Strided layout: lines packed per pass over the rows (whole panels: 21 of A's, 8 of B's), and pairs of rows
+/// prefetched ahead. Measured on Zen 5 (packing op(A) = dYᵀ, 3072 × 4096): one panel per pass 12-13 ms,
+/// prefetch alone 8.5-9.5 ms, 256 lines per pass with prefetch 4.6-5.3 ms (64 lines 9 ms, 512 lines 5.3 ms).
+#define STRIDED_LINES 256
+#define STRIDED_AHEAD 8
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -45,6 +53,13 @@ TARGET static void pack_adjacent(const float *src, int ld, int k, int p0, int kp
             for (int j = 0; j < 16; j++) {
                 if (j0 + j >= valid) { r[j] = _mm512_setzero_si512(); continue; }
                 const float *x = src + (size_t)(j0 + j) * ld + first;
+                // 16 rows are read at once, each a separate stream the hardware prefetcher follows late: asking
+                // for the row's lines 4 steps ahead cut packing A = x (4096 × 3072) from 4.5-6.7 ms to 3.2-4.2 ms
+                // on Zen 5.
+                if (first + PREFETCH_AHEAD + 32 <= k) {
+                    _mm_prefetch((const char *)(x + PREFETCH_AHEAD), _MM_HINT_T0);
+                    _mm_prefetch((const char *)(x + PREFETCH_AHEAD + 16), _MM_HINT_T0);
+                }
                 // cvtne2ps_pbh(hi, lo): bf16 of lo in the low 16 halves, of hi in the high 16 (round to nearest
                 // even), so uint32 q holds floats 2q, 2q + 1: pair q, low half first.
                 r[j] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, x + 16), _mm512_maskz_loadu_ps(lo, x));
@@ -66,16 +81,29 @@ TARGET static inline __m512 interleave_high(__m512 x, __m512 y) {
 }
 
 /// Lines spread one K value per source row (value r of line j at src[r · ld + j]): a pair is two rows, and
-/// 16 lines of it interleave into one vector (row 2p + 1 past K: the zero pad of an odd K).
-TARGET static void pack_strided(const float *src, int ld, int k, int p0, int kpb, int width, int valid, uint32_t *dst) {
+/// 16 lines of it interleave into one vector (row 2p + 1 past K: the zero pad of an odd K). `count` panels at
+/// once (panel q: lines from src + q · width, stored at dst + q · width · kpb), so that each pass reads a long
+/// run of every row instead of one panel's 48 or 128 bytes of it, and each row is a stream worth prefetching.
+TARGET static void pack_strided(const float *src, int ld, int k, int p0, int kpb, int width, int valid, int count,
+                                uint32_t *dst) {
     for (int p = 0; p < kpb; p++) {
         int r = 2 * (p0 + p);
         const float *x = src + (size_t)r * ld, *y = r + 1 < k ? x + ld : NULL;
-        for (int j = 0; j < width; j += 16) {
-            __mmask16 m = first_lanes(valid - j);
-            __m512 vx = _mm512_maskz_loadu_ps(m, x + j), vy = y ? _mm512_maskz_loadu_ps(m, y + j) : _mm512_setzero_ps();
-            __m512i v = (__m512i)_mm512_cvtne2ps_pbh(interleave_high(vx, vy), interleave_low(vx, vy));
-            _mm512_mask_storeu_epi32(dst + (size_t)p * width + j, first_lanes(width - j), v);
+        if (r + 2 * STRIDED_AHEAD + 1 < k)   // the rows of the pair STRIDED_AHEAD steps on
+            for (int j = 0; j < valid; j += 16) {
+                _mm_prefetch((const char *)(x + (size_t)2 * STRIDED_AHEAD * ld + j), _MM_HINT_T0);
+                _mm_prefetch((const char *)(x + (size_t)(2 * STRIDED_AHEAD + 1) * ld + j), _MM_HINT_T0);
+            }
+        for (int q = 0; q < count; q++) {
+            int lines = valid - q * width;
+            uint32_t *out = dst + (size_t)q * width * kpb + (size_t)p * width;
+            for (int j = 0; j < width; j += 16) {
+                __mmask16 m = first_lanes(lines - j);
+                const float *xj = x + q * width + j;
+                __m512 vx = _mm512_maskz_loadu_ps(m, xj), vy = y ? _mm512_maskz_loadu_ps(m, xj + ld) : _mm512_setzero_ps();
+                __m512i v = (__m512i)_mm512_cvtne2ps_pbh(interleave_high(vx, vy), interleave_low(vx, vy));
+                _mm512_mask_storeu_epi32(out + j, first_lanes(width - j), v);
+            }
         }
     }
 }
@@ -88,11 +116,13 @@ TARGET static void pack_panels(const float *src, int ld, int adjacent, int lines
     int kp = pairs_of(k), padded = panels(lines, width) * width;
     for (int p0 = 0; p0 < kp; p0 += KC_PAIRS) {
         int kpb = min_int(kp - p0, KC_PAIRS);
-        for (int panel = panel_begin; panel < panel_end; panel++) {
-            int line0 = panel * width, valid = min_int(lines - line0, width);
+        int group = adjacent ? 1 : STRIDED_LINES / width;
+        for (int panel = panel_begin; panel < panel_end; panel += group) {
+            int count = min_int(group, panel_end - panel);
+            int line0 = panel * width, valid = min_int(lines - line0, count * width);
             uint32_t *dst = packed + (size_t)p0 * padded + (size_t)panel * width * kpb;
             if (adjacent) pack_adjacent(src + (size_t)line0 * ld, ld, k, p0, kpb, width, valid, dst);
-            else pack_strided(src + line0, ld, k, p0, kpb, width, valid, dst);
+            else pack_strided(src + line0, ld, k, p0, kpb, width, valid, count, dst);
         }
     }
 }
