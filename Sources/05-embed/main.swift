@@ -233,7 +233,8 @@ struct Search: ParsableCommand {
             guard queryCount > 0 else { throw InputError(file: queries ?? queryEmbeddings ?? "--query", reason: "no queries") }
             // 3. Exact top-k over the whole corpus, tile by tile.
             //    --precision bf16 (or auto, where bf16 is faster) scores in bf16 and re-ranks in fp32: the same hits.
-            let matmul = try resolvePrecision(options.precision, step: "05-embed")
+            //    The loaded model's precision when there is one (resolved once: `auto` times the kernels).
+            let matmul = try model?.encoder.precision ?? resolvePrecision(options.precision, step: "05-embed")
             let start = DispatchTime.now(), cpuStart = processCPUSeconds()
             let hits = try search.search(queryMatrix, k: topK, precision: matmul)
             let seconds = elapsed(since: start), cpu = processCPUSeconds() - cpuStart
